@@ -1,0 +1,24 @@
+"""`studio-factory`: one command per module, like Sceptre."""
+
+from __future__ import annotations
+
+import click
+
+from factory import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="studio-factory")
+def cli() -> None:
+    """Build, audit and publish SageMaker Studio Service Catalog products."""
+
+
+def _register() -> None:
+    from factory.cli import build
+
+    cli.add_command(build.command)
+
+
+def main() -> None:
+    _register()
+    cli()
