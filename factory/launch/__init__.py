@@ -1,1 +1,16 @@
+"""Account-level templates emitted into ``launch/`` (deployed once per account or StackSet).
 
+Each module exposes ``NAME`` and ``generate(options) -> troposphere.Template`` like the
+products; the drain function's source is embedded by :mod:`factory.launch.bootstrap`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from troposphere import Template
+
+Generator = Callable[[dict[str, Any] | None], Template]
+
+LAUNCH: dict[str, Generator] = {}

@@ -1,1 +1,21 @@
+"""Product generators: one module per Service Catalog product.
 
+Each module exposes ``NAME`` (the template's file stem in ``templates/``) and
+``generate(options) -> troposphere.Template``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from troposphere import Template
+
+from factory.products import domain, user_profile
+
+Generator = Callable[[dict[str, Any] | None], Template]
+
+PRODUCTS: dict[str, Generator] = {
+    domain.NAME: domain.generate,
+    user_profile.NAME: user_profile.generate,
+}

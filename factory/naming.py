@@ -1,0 +1,46 @@
+"""Names shared between products, the bootstrap stack and the publisher.
+
+Everything that one stack publishes and another reads lives here, so the contract is in
+one place: SSM parameter paths (products find each other through SSM, never through
+CloudFormation exports, which would lock the exporting stack) and the IAM path under
+which products may create roles.
+"""
+
+from __future__ import annotations
+
+SSM_ROOT = "/studio-catalog"
+
+#: The domain product publishes its outputs under ``domain_ssm_prefix(<DomainName>)``.
+DOMAIN_SSM_TEMPLATE = SSM_ROOT + "/domains/{domain}"
+DEFAULT_DOMAIN_NAME = "studio"
+
+#: Keys published by the domain product under its prefix.
+DOMAIN_KEYS = (
+    "domain-id",
+    "domain-arn",
+    "execution-role-arn",
+    "security-group-id",
+    "vpc-id",
+    "auth-mode",
+    "kms-key-arn",
+)
+
+#: Bootstrap stack outputs, published under this prefix (issue 3 fills it in).
+BOOTSTRAP_SSM_PREFIX = SSM_ROOT + "/bootstrap"
+BOUNDARY_SSM_PARAMETER = BOOTSTRAP_SSM_PREFIX + "/permissions-boundary-arn"
+DRAIN_FUNCTION_SSM_PARAMETER = BOOTSTRAP_SSM_PREFIX + "/profile-drain-function-arn"
+
+#: Roles created by products live under this path; the launch role may create roles only
+#: here, and only with the permissions boundary attached.
+EXECUTION_ROLE_PATH = "/studio-catalog/execution/"
+
+#: Tag that ties a user profile (and its role) to one person; the presigned-URL policy
+#: compares it with the caller's principal tag of the same name.
+USER_TAG = "studiouserid"
+
+
+def domain_ssm_parameter(key: str, domain: str = DEFAULT_DOMAIN_NAME) -> str:
+    """SSM parameter name under which the domain product publishes ``key``."""
+    if key not in DOMAIN_KEYS:
+        raise ValueError(f"unknown domain SSM key {key!r}; allowed: {', '.join(DOMAIN_KEYS)}")
+    return f"{DOMAIN_SSM_TEMPLATE.format(domain=domain)}/{key}"

@@ -1,0 +1,88 @@
+"""Studio UI parameters shared by the domain and user-profile products.
+
+Both products expose the same hidden-apps/tools/instance-types and idle-shutdown
+parameters, with the same constraints, so a person's profile can override the domain
+with exactly the vocabulary the domain uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import Equals, If, NoValue, Ref
+
+from factory.options import IdleOptions, StudioUiOptions
+from factory.studio import (
+    HIDEABLE_APP_TYPES,
+    IDLE_MINUTES_MAX,
+    IDLE_MINUTES_MIN,
+    INSTANCE_TYPE_PATTERN,
+    ML_TOOLS,
+)
+from factory.template import ProductTemplate, list_is_set
+
+
+def parameters(pt: ProductTemplate, group: str, opts: StudioUiOptions, scope: str) -> None:
+    who = "everyone in the domain" if scope == "domain" else "this person"
+    pt.parameter(
+        group, "HiddenAppTypes", "Hidden apps",
+        Type="CommaDelimitedList", Default=",".join(opts.hidden_app_types),
+        AllowedValues=["", *HIDEABLE_APP_TYPES],
+        ConstraintDescription="Comma-separated app types from the allowed list; "
+        "KernelGateway and RSessionGateway can never be hidden.",
+        Description=f"Apps hidden from {who} in Studio. JupyterServer is Studio Classic. "
+        "Hiding is visibility only: see EnforceHiddenTools on the user-profile product.",
+    )
+    pt.parameter(
+        group, "HiddenMlTools", "Hidden ML tools",
+        Type="CommaDelimitedList", Default=",".join(opts.hidden_ml_tools),
+        AllowedValues=["", *ML_TOOLS],
+        ConstraintDescription="Comma-separated ML tool names from the allowed list.",
+        Description=f"ML tools hidden from {who} in Studio's navigation (visibility only).",
+    )
+    pt.parameter(
+        group, "HiddenInstanceTypes", "Hidden instance types",
+        Type="CommaDelimitedList", Default=",".join(opts.hidden_instance_types),
+        AllowedPattern=INSTANCE_TYPE_PATTERN,
+        ConstraintDescription="Comma-separated SageMaker instance types such as "
+        "ml.p4d.24xlarge, or empty.",
+        Description=f"Instance types hidden from {who} in Studio (visibility only).",
+    )
+
+
+def idle_parameters(pt: ProductTemplate, group: str, opts: IdleOptions) -> None:
+    pt.parameter(
+        group, "IdleShutdown", "Idle shutdown",
+        Type="String", Default="ENABLED", AllowedValues=["ENABLED", "DISABLED"],
+        Description="Shut JupyterLab and Code Editor apps down when idle (saves cost).",
+    )
+    for name, label, default, text in (
+        ("IdleTimeoutMinutes", "Idle timeout (minutes)", opts.default_minutes,
+         "Minutes of inactivity before an app shuts down."),
+        ("MinIdleTimeoutMinutes", "Shortest timeout a user may set", opts.min_minutes,
+         "Lower bound for a person's own idle timeout; keep it <= the timeout."),
+        ("MaxIdleTimeoutMinutes", "Longest timeout a user may set", opts.max_minutes,
+         "Upper bound for a person's own idle timeout; keep it >= the timeout."),
+    ):
+        pt.parameter(
+            group, name, label,
+            Type="Number", Default=default, MinValue=IDLE_MINUTES_MIN, MaxValue=IDLE_MINUTES_MAX,
+            ConstraintDescription=f"Whole minutes from {IDLE_MINUTES_MIN} to {IDLE_MINUTES_MAX}.",
+            Description=text,
+        )
+
+
+def conditions(pt: ProductTemplate) -> None:
+    pt.condition("HasHiddenAppTypes", list_is_set("HiddenAppTypes"))
+    pt.condition("HasHiddenMlTools", list_is_set("HiddenMlTools"))
+    pt.condition("HasHiddenInstanceTypes", list_is_set("HiddenInstanceTypes"))
+    if "IdleShutdown" in pt.template.parameters:
+        pt.condition("IdleShutdownEnabled", Equals(Ref("IdleShutdown"), "ENABLED"))
+
+
+def portal_settings() -> dict[str, Any]:
+    return {
+        "HiddenAppTypes": If("HasHiddenAppTypes", Ref("HiddenAppTypes"), NoValue),
+        "HiddenMlTools": If("HasHiddenMlTools", Ref("HiddenMlTools"), NoValue),
+        "HiddenInstanceTypes": If("HasHiddenInstanceTypes", Ref("HiddenInstanceTypes"), NoValue),
+    }

@@ -1,0 +1,364 @@
+"""Product: one person's SageMaker Studio user profile (``templates/studio-user-profile.yaml``).
+
+One person, one profile. The profile is tagged with the person's ``studiouserid`` (the
+ABAC key of the presigned-URL policy), finds its domain through the SSM parameters the
+domain product publishes, and runs as the domain's team role, a given role, or a
+per-person role created here. Hiding a tool is only visibility, so with a per-person role
+``EnforceHiddenTools`` turns every hidden app and ML tool into explicit IAM denies
+(:mod:`factory.policies.tool_denies`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from troposphere import And, Condition, Equals, GetAtt, If, Not, NoValue, Output, Ref, Sub, Tags
+from troposphere.ec2 import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
+from troposphere.iam import Role, RolePolicy
+from troposphere.sagemaker import (
+    EbsStorageSettings,
+    OwnershipSettings,
+    Space,
+    SpaceSettings,
+    SpaceSharingSettings,
+    SpaceStorageSettings,
+    StudioWebPortalSettings,
+    UserProfile,
+    UserSettings,
+)
+
+from factory import naming
+from factory.options import StudioUiOptions, parse
+from factory.policies import execution_role, tool_denies
+from factory.products import ui
+from factory.studio import (
+    CLASSIC_LANDING_URI,
+    NAME_MAX_LENGTH,
+    NAME_PATTERN,
+    STUDIO_LANDING_URI,
+)
+from factory.template import ProductTemplate, any_of, document, list_contains, policy, when
+
+NAME = "studio-user-profile"
+
+
+class UserProfileOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    domain_name: str = naming.DEFAULT_DOMAIN_NAME
+    ui: StudioUiOptions = StudioUiOptions()
+    default_role_mode: str = "Team"
+    space_ebs_gb: int = 5
+
+
+G_PERSON = "Person"
+G_DOMAIN = "Domain (SSM parameters published by the domain product)"
+G_ROLE = "Execution role"
+G_UI = "Studio experience for this person"
+G_NET = "Network and private space"
+
+ROLE_MODES = ["Team", "PerPerson"]
+
+
+def _person(pt: ProductTemplate) -> None:
+    pt.parameter(
+        G_PERSON, "UserProfileName", "Person's user ID",
+        Type="String", MinLength=1, MaxLength=NAME_MAX_LENGTH, AllowedPattern=NAME_PATTERN,
+        ConstraintDescription="One person, one profile: the person's own identifier (e.g. "
+        "jane-doe), 1-63 letters, digits and hyphens, starting and ending with a letter or "
+        "digit. Never a shared, team or generic name.",
+        Description="The person's identifier. Becomes the profile name and the "
+        f"'{naming.USER_TAG}' tag the person's sign-in must carry. Create-only.",
+    )
+    pt.parameter(
+        G_PERSON, "SsoUserName", "IAM Identity Center user name (SSO domains)",
+        Type="String", Default="", MaxLength=128,
+        AllowedPattern=r"^[\w+=,.@-]*$",
+        ConstraintDescription="The person's IAM Identity Center user name, or empty.",
+        Description="Only for SSO domains: the person's Identity Center user name. Empty "
+        "uses the user ID above. The person must also be assigned to the Studio app.",
+    )
+
+
+def _domain_links(pt: ProductTemplate, opts: UserProfileOptions) -> None:
+    ssm = "AWS::SSM::Parameter::Value<String>"
+    for name, label, key in (
+        ("DomainId", "Domain ID", "domain-id"),
+        ("DomainAuthMode", "Domain auth mode", "auth-mode"),
+        ("TeamExecutionRoleArn", "Team execution role", "execution-role-arn"),
+        ("DomainVpcId", "Domain VPC", "vpc-id"),
+        ("DomainKmsKeyArn", "Domain KMS key", "kms-key-arn"),
+    ):
+        pt.parameter(
+            G_DOMAIN, name, label,
+            Type=ssm, Default=naming.domain_ssm_parameter(key, opts.domain_name),
+            Description=f"SSM parameter holding the domain's {key}. Keep the default unless "
+            "this person belongs to another domain: then replace the domain name in every "
+            "path of this group.",
+        )
+
+
+def _role(pt: ProductTemplate, opts: UserProfileOptions) -> None:
+    pt.parameter(
+        G_ROLE, "ExecutionRoleMode", "Execution role",
+        Type="String", Default=opts.default_role_mode, AllowedValues=ROLE_MODES,
+        Description="Team: the domain's team role, or the existing role below if given. "
+        "PerPerson: a least-privilege role for this person only (needed for "
+        "EnforceHiddenTools).",
+    )
+    pt.parameter(
+        G_ROLE, "ExistingExecutionRoleArn", "Existing role ARN (optional)",
+        Type="String", Default="",
+        AllowedPattern=r"^(|arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+)$",
+        ConstraintDescription="An IAM role ARN, or empty.",
+        Description="With ExecutionRoleMode Team: use this role instead of the domain's "
+        "team role. Leave empty with PerPerson.",
+    )
+    pt.parameter(
+        G_ROLE, "PermissionsBoundaryArn", "Permissions boundary (SSM parameter)",
+        Type="AWS::SSM::Parameter::Value<String>", Default=naming.BOUNDARY_SSM_PARAMETER,
+        Description="SSM parameter holding the boundary every per-person role carries.",
+    )
+    pt.parameter(
+        G_ROLE, "EnforceHiddenTools", "Enforce hidden tools with IAM",
+        Type="String", Default="true", AllowedValues=["true", "false"],
+        Description="With a PerPerson role: add explicit IAM denies for every hidden app and "
+        "ML tool that has an IAM action (hiding alone is only visibility).",
+    )
+
+
+def _ui(pt: ProductTemplate, opts: UserProfileOptions) -> None:
+    ui.parameters(pt, G_UI, opts.ui, scope="person")
+    pt.parameter(
+        G_UI, "DefaultLandingUri", "Lands in",
+        Type="String", Default=STUDIO_LANDING_URI,
+        AllowedValues=[STUDIO_LANDING_URI, CLASSIC_LANDING_URI],
+        Description="studio:: is Studio (new). app:JupyterServer: is Studio Classic: only on "
+        "request, with Classic enabled on the domain.",
+    )
+
+
+def _network(pt: ProductTemplate, opts: UserProfileOptions) -> None:
+    pt.parameter(
+        G_NET, "PersonalSecurityGroup", "Personal security group",
+        Type="String", Default="false", AllowedValues=["true", "false"],
+        Description="true: the person's apps get their own security group (isolated from "
+        "other people's apps in VpcOnly domains).",
+    )
+    pt.parameter(
+        G_NET, "CreatePrivateSpace", "Private JupyterLab space",
+        Type="String", Default="false", AllowedValues=["true", "false"],
+        Description="Create a private JupyterLab space owned by this person, named like the "
+        "profile.",
+    )
+    pt.parameter(
+        G_NET, "PrivateSpaceEbsSizeGb", "Private space storage (GB)",
+        Type="Number", Default=opts.space_ebs_gb, MinValue=5, MaxValue=16384,
+        Description="EBS size of the private space; at most the domain's maximum.",
+    )
+
+
+def _conditions(pt: ProductTemplate) -> list[str]:
+    ui.conditions(pt)
+    pt.condition("IsSso", Equals(Ref("DomainAuthMode"), "SSO"))
+    pt.condition("SsoUserNameGiven", Not(Equals(Ref("SsoUserName"), "")))
+    pt.condition("PerPersonRole", Equals(Ref("ExecutionRoleMode"), "PerPerson"))
+    pt.condition("ExistingRole", Not(Equals(Ref("ExistingExecutionRoleArn"), "")))
+    pt.condition("CreatePersonalSg", Equals(Ref("PersonalSecurityGroup"), "true"))
+    pt.condition("CreateSpace", Equals(Ref("CreatePrivateSpace"), "true"))
+    hides = []
+    for row in tool_denies.TABLE:
+        if not row.enforceable:
+            continue
+        parameter = "HiddenAppTypes" if row.kind == "app" else "HiddenMlTools"
+        hides.append(pt.condition(f"Hide{row.tool}", list_contains(parameter, row.tool)))
+    pt.condition("AnyEnforceableToolHidden", any_of(hides))
+    pt.condition("EnforceDenies", And(
+        Condition("PerPersonRole"),
+        Equals(Ref("EnforceHiddenTools"), "true"),
+        Condition("AnyEnforceableToolHidden"),
+    ))
+    return hides
+
+
+def _rules(pt: ProductTemplate) -> None:
+    pt.template.add_rule("PerPersonRoleExcludesExistingRole", {
+        "RuleCondition": {"Fn::Equals": [{"Ref": "ExecutionRoleMode"}, "PerPerson"]},
+        "Assertions": [{
+            "Assert": {"Fn::Equals": [{"Ref": "ExistingExecutionRoleArn"}, ""]},
+            "AssertDescription": "ExecutionRoleMode PerPerson creates the role: leave "
+            "ExistingExecutionRoleArn empty.",
+        }],
+    })
+    pt.template.add_rule("ClassicLandingNeedsClassicVisible", {
+        "RuleCondition": {"Fn::Equals": [{"Ref": "DefaultLandingUri"}, CLASSIC_LANDING_URI]},
+        "Assertions": [{
+            "Assert": {"Fn::Not": [{"Fn::Contains": [{"Ref": "HiddenAppTypes"}, "JupyterServer"]}]},
+            "AssertDescription": "Landing in Studio Classic needs JupyterServer not hidden.",
+        }],
+    })
+
+
+def role_arn() -> Any:
+    return If(
+        "PerPersonRole",
+        GetAtt("PersonExecutionRole", "Arn"),
+        If("ExistingRole", Ref("ExistingExecutionRoleArn"), Ref("TeamExecutionRoleArn")),
+    )
+
+
+def person_tags() -> Tags:
+    return Tags(**{naming.USER_TAG: Ref("UserProfileName")})
+
+
+def _person_role(pt: ProductTemplate) -> None:
+    pt.template.add_resource(Role(
+        "PersonExecutionRole", Condition="PerPersonRole",
+        Path=naming.EXECUTION_ROLE_PATH,
+        PermissionsBoundary=Ref("PermissionsBoundaryArn"),
+        AssumeRolePolicyDocument=document([execution_role.trust_statement()]),
+        Description=Sub("SageMaker Studio execution role of ${UserProfileName}"),
+        Tags=person_tags(),
+    ))
+    pt.template.add_resource(RolePolicy(
+        "PersonExecutionRolePolicy", Condition="PerPersonRole",
+        RoleName=Ref("PersonExecutionRole"),
+        PolicyName="studio-execution",
+        PolicyDocument=policy(execution_role.base_statements(
+            Ref("DomainId"), GetAtt("PersonExecutionRole", "Arn"), Ref("DomainKmsKeyArn"),
+        )),
+    ))
+    denies = [
+        when(f"Hide{row.tool}", tool_denies.deny_statement(row, Ref("DomainId")))
+        for row in tool_denies.TABLE
+        if row.enforceable
+    ]
+    pt.template.add_resource(RolePolicy(
+        "HiddenToolDenies", Condition="EnforceDenies",
+        RoleName=Ref("PersonExecutionRole"),
+        PolicyName="deny-hidden-tools",
+        PolicyDocument=policy(denies),
+    ))
+
+
+def _security_group(pt: ProductTemplate) -> None:
+    pt.template.add_resource(SecurityGroup(
+        "PersonalSecurityGroupResource", Condition="CreatePersonalSg",
+        GroupDescription="SageMaker Studio apps of one person",
+        VpcId=Ref("DomainVpcId"),
+        SecurityGroupEgress=[{
+            "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0",
+            "Description": "HTTPS to VPC endpoints and, if routed, the internet",
+        }],
+        Tags=person_tags(),
+    ))
+    pt.template.add_resource(SecurityGroupIngress(
+        "PersonalSecurityGroupSelfIngress", Condition="CreatePersonalSg",
+        GroupId=Ref("PersonalSecurityGroupResource"), IpProtocol="-1",
+        SourceSecurityGroupId=Ref("PersonalSecurityGroupResource"),
+        Description="The person's apps talk to each other",
+    ))
+    pt.template.add_resource(SecurityGroupEgress(
+        "PersonalSecurityGroupSelfEgress", Condition="CreatePersonalSg",
+        GroupId=Ref("PersonalSecurityGroupResource"), IpProtocol="-1",
+        DestinationSecurityGroupId=Ref("PersonalSecurityGroupResource"),
+        Description="The person's apps talk to each other",
+    ))
+
+
+def _profile(pt: ProductTemplate) -> None:
+    pt.template.add_resource(UserProfile(
+        "UserProfile",
+        DomainId=Ref("DomainId"),
+        UserProfileName=Ref("UserProfileName"),
+        SingleSignOnUserIdentifier=If("IsSso", "UserName", NoValue),
+        SingleSignOnUserValue=If(
+            "IsSso", If("SsoUserNameGiven", Ref("SsoUserName"), Ref("UserProfileName")), NoValue
+        ),
+        Tags=person_tags(),
+        UserSettings=UserSettings(
+            ExecutionRole=role_arn(),
+            SecurityGroups=If(
+                "CreatePersonalSg", [Ref("PersonalSecurityGroupResource")], NoValue
+            ),
+            StudioWebPortal="ENABLED",
+            DefaultLandingUri=Ref("DefaultLandingUri"),
+            StudioWebPortalSettings=StudioWebPortalSettings(**ui.portal_settings()),
+        ),
+    ))
+
+
+def _space(pt: ProductTemplate) -> None:
+    pt.template.add_resource(Space(
+        "PrivateSpace", Condition="CreateSpace",
+        DomainId=Ref("DomainId"),
+        SpaceName=Ref("UserProfileName"),
+        SpaceDisplayName=Sub("${UserProfileName} (private JupyterLab)"),
+        OwnershipSettings=OwnershipSettings(
+            OwnerUserProfileName=Ref("UserProfileName")
+        ),
+        SpaceSharingSettings=SpaceSharingSettings(SharingType="Private"),
+        DependsOn=["UserProfile"],
+        SpaceSettings=SpaceSettings(
+            AppType="JupyterLab",
+            SpaceStorageSettings=SpaceStorageSettings(
+                EbsStorageSettings=EbsStorageSettings(
+                    EbsVolumeSizeInGb=Ref("PrivateSpaceEbsSizeGb")
+                )
+            ),
+        ),
+        Tags=person_tags(),
+    ))
+
+
+def _outputs(pt: ProductTemplate) -> None:
+    how = If(
+        "IsSso",
+        "Sign in to the IAM Identity Center access portal and choose the SageMaker Studio "
+        "application.",
+        Sub(
+            "As a principal tagged studiouserid=${UserProfileName}: the SageMaker console, "
+            "or aws sagemaker create-presigned-domain-url --domain-id ${DomainId} "
+            "--user-profile-name ${UserProfileName}"
+        ),
+    )
+    for name, description, value in (
+        ("UserProfileArn", "User profile ARN", GetAtt("UserProfile", "UserProfileArn")),
+        ("UserProfileName", "User profile name", Ref("UserProfileName")),
+        ("ExecutionRoleArn", "Execution role the person's apps run as", role_arn()),
+        ("OpenStudio", "How the person opens Studio", how),
+    ):
+        pt.template.add_output(Output(name, Description=description, Value=value))
+    pt.template.add_output(Output(
+        "PrivateSpaceName", Condition="CreateSpace",
+        Description="The person's private JupyterLab space", Value=Ref("UserProfileName"),
+    ))
+
+
+def generate(options: dict[str, Any] | None = None) -> Any:
+    opts: UserProfileOptions = parse(NAME, UserProfileOptions, options)
+    if opts.default_role_mode not in ROLE_MODES:
+        from factory.options import OptionsError
+
+        raise OptionsError(NAME, [
+            f"option default_role_mode: {opts.default_role_mode!r} not allowed; "
+            f"allowed: {', '.join(ROLE_MODES)}"
+        ])
+    pt = ProductTemplate(
+        "SageMaker Studio user profile for one person (Studio Catalog Factory): "
+        "studiouserid-tagged, optional per-person role with enforced hidden tools."
+    )
+    _person(pt)
+    _domain_links(pt, opts)
+    _role(pt, opts)
+    _ui(pt, opts)
+    _network(pt, opts)
+    _conditions(pt)
+    _rules(pt)
+    _person_role(pt)
+    _security_group(pt)
+    _profile(pt)
+    _space(pt)
+    _outputs(pt)
+    return pt.finish()
