@@ -19,7 +19,6 @@ from troposphere import (
     Join,
     Not,
     NoValue,
-    Or,
     Parameter,
     Ref,
     Select,
@@ -92,22 +91,6 @@ def list_contains(parameter: str, value: str) -> AWSHelperFn:
     """
     fenced = Join("", [",", Join(",", Ref(parameter)), ","])
     return Not(Equals(fenced, Select(0, Split(f",{value},", fenced))))
-
-
-def any_of(conditions: list[str]) -> AWSHelperFn | None:
-    """An ``Fn::Or`` over condition names, nested to respect the 10-operand limit."""
-    from troposphere import Condition
-
-    if not conditions:
-        return None
-    if len(conditions) == 1:
-        return Equals("true", If(conditions[0], "true", "false"))
-    chunks = [conditions[i : i + 10] for i in range(0, len(conditions), 10)]
-    parts = [
-        Or(*[Condition(c) for c in chunk]) if len(chunk) > 1 else Condition(chunk[0])
-        for chunk in chunks
-    ]
-    return parts[0] if len(parts) == 1 else Or(*parts)
 
 
 def policy(statements: Iterable[Statement | AWSHelperFn]) -> dict[str, Any]:

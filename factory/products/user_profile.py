@@ -38,7 +38,7 @@ from factory.studio import (
     NAME_PATTERN,
     STUDIO_LANDING_URI,
 )
-from factory.template import ProductTemplate, any_of, document, list_contains, policy, when
+from factory.template import ProductTemplate, document, list_contains, policy
 
 NAME = "studio-user-profile"
 
@@ -167,19 +167,19 @@ def _conditions(pt: ProductTemplate) -> list[str]:
     pt.condition("ExistingRole", Not(Equals(Ref("ExistingExecutionRoleArn"), "")))
     pt.condition("CreatePersonalSg", Equals(Ref("PersonalSecurityGroup"), "true"))
     pt.condition("CreateSpace", Equals(Ref("CreatePrivateSpace"), "true"))
-    hides = []
+    pt.condition("EnforceOnPersonRole", And(
+        Condition("PerPersonRole"), Equals(Ref("EnforceHiddenTools"), "true"),
+    ))
+    denies = []
     for row in tool_denies.TABLE:
         if not row.enforceable:
             continue
         parameter = "HiddenAppTypes" if row.kind == "app" else "HiddenMlTools"
-        hides.append(pt.condition(f"Hide{row.tool}", list_contains(parameter, row.tool)))
-    pt.condition("AnyEnforceableToolHidden", any_of(hides))
-    pt.condition("EnforceDenies", And(
-        Condition("PerPersonRole"),
-        Equals(Ref("EnforceHiddenTools"), "true"),
-        Condition("AnyEnforceableToolHidden"),
-    ))
-    return hides
+        pt.condition(f"Hide{row.tool}", list_contains(parameter, row.tool))
+        denies.append(pt.condition(
+            f"Deny{row.tool}", And(Condition("EnforceOnPersonRole"), Condition(f"Hide{row.tool}"))
+        ))
+    return denies
 
 
 def _rules(pt: ProductTemplate) -> None:
@@ -229,17 +229,16 @@ def _person_role(pt: ProductTemplate) -> None:
             Ref("DomainId"), GetAtt("PersonExecutionRole", "Arn"), Ref("DomainKmsKeyArn"),
         )),
     ))
-    denies = [
-        when(f"Hide{row.tool}", tool_denies.deny_statement(row, Ref("DomainId")))
-        for row in tool_denies.TABLE
-        if row.enforceable
-    ]
-    pt.template.add_resource(RolePolicy(
-        "HiddenToolDenies", Condition="EnforceDenies",
-        RoleName=Ref("PersonExecutionRole"),
-        PolicyName="deny-hidden-tools",
-        PolicyDocument=policy(denies),
-    ))
+    # One small policy per tool, gated by a resource condition: simpler to read in IAM
+    # than one policy of conditional statements, and never an empty policy document.
+    for row in tool_denies.TABLE:
+        if row.enforceable:
+            pt.template.add_resource(RolePolicy(
+                f"Deny{row.tool}Policy", Condition=f"Deny{row.tool}",
+                RoleName=Ref("PersonExecutionRole"),
+                PolicyName=f"deny-hidden-{row.tool}",
+                PolicyDocument=policy([tool_denies.deny_statement(row, Ref("DomainId"))]),
+            ))
 
 
 def _security_group(pt: ProductTemplate) -> None:
