@@ -1,0 +1,83 @@
+"""``python -m factory.testing serve``: run moto + the Service Catalog stand-in in the foreground.
+
+Prints ``export NAME=value`` lines (eval-able by a shell) once both servers listen, then blocks
+until SIGINT or SIGTERM. Used by ``make rehearse``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from factory.testing.local_aws import LocalAWS
+from factory.testing.servicecatalog import DEFAULT_REGION
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m factory.testing")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run moto and the Service Catalog stand-in")
+    serve.add_argument("--latency-ms", type=float, default=0.0, help="sleep per stand-in request")
+    serve.add_argument(
+        "--throttle-rate",
+        type=float,
+        default=0.0,
+        help="fraction of stand-in requests answered with ThrottlingException (0..1)",
+    )
+    serve.add_argument("--seed", type=int, default=None, help="seed for the throttling RNG")
+    serve.add_argument("--region", default=DEFAULT_REGION)
+    serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    serve.add_argument("--moto-port", type=int, default=0, help="0 picks a free port")
+    serve.add_argument("--standin-port", type=int, default=0, help="0 picks a free port")
+    serve.add_argument("--verbose", action="store_true", help="keep moto's per-request log")
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    if not 0.0 <= args.throttle_rate <= 1.0:
+        print("--throttle-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    if not args.verbose:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    local = LocalAWS(
+        args.region,
+        host=args.host,
+        moto_port=args.moto_port,
+        standin_port=args.standin_port,
+        latency_s=args.latency_ms / 1000.0,
+        throttle_rate=args.throttle_rate,
+        seed=args.seed,
+    )
+    with local:
+        for name, value in local.env.items():
+            print(f"export {name}={shlex.quote(value)}")
+        print(f"# control: {local.standin_endpoint_url}/_standin/{{stats,config,reset}}")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+        print(f"# stand-in stats: {local.standin.stats()}", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())
