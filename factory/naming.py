@@ -29,6 +29,14 @@ DOMAIN_KEYS = (
 BOOTSTRAP_SSM_PREFIX = SSM_ROOT + "/bootstrap"
 BOUNDARY_SSM_PARAMETER = BOOTSTRAP_SSM_PREFIX + "/permissions-boundary-arn"
 DRAIN_FUNCTION_SSM_PARAMETER = BOOTSTRAP_SSM_PREFIX + "/profile-drain-function-arn"
+TEMPLATE_BUCKET_SSM_PARAMETER = BOOTSTRAP_SSM_PREFIX + "/template-bucket-name"
+
+#: Launch constraints name the launch role by ``LocalRoleName`` so one portfolio works in
+#: every account; the bootstrap stack therefore creates it under this (overridable) name.
+DEFAULT_LAUNCH_ROLE_NAME = "StudioCatalogLaunchRole"
+
+#: Managed policies created by products and the bootstrap stack live under this path.
+POLICY_PATH = "/studio-catalog/"
 
 #: Roles created by products live under this path; the launch role may create roles only
 #: here, and only with the permissions boundary attached.

@@ -13,4 +13,10 @@ from troposphere import Template
 
 Generator = Callable[[dict[str, Any] | None], Template]
 
-LAUNCH: dict[str, Generator] = {}
+def _registry() -> dict[str, Generator]:
+    from factory.launch import bootstrap
+
+    return {bootstrap.NAME: bootstrap.generate}
+
+
+LAUNCH: dict[str, Generator] = _registry()

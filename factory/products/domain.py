@@ -340,6 +340,7 @@ def _presigned_url_policy(pt: ProductTemplate) -> None:
     ]
     pt.template.add_resource(ManagedPolicy(
         "PresignedUrlPolicy",
+        Path=naming.POLICY_PATH,
         Description=Sub(
             "Open Studio in domain ${DomainName} only as the profile tagged with your own "
             f"{naming.USER_TAG}"

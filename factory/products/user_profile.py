@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from troposphere import And, Condition, Equals, GetAtt, If, Not, NoValue, Output, Ref, Sub, Tags
+from troposphere.cloudformation import CustomResource
 from troposphere.ec2 import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
 from troposphere.iam import Role, RolePolicy
 from troposphere.sagemaker import (
@@ -50,6 +51,18 @@ class UserProfileOptions(BaseModel):
     ui: StudioUiOptions = StudioUiOptions()
     default_role_mode: str = "Team"
     space_ebs_gb: int = 5
+
+
+class ProfileDrain(CustomResource):
+    """``Custom::ProfileDrain``, served by the bootstrap stack's drain function."""
+
+    resource_type = "Custom::ProfileDrain"
+    props = {  # noqa: RUF012  (troposphere's declarative property table)
+        **CustomResource.props,
+        "DomainId": (str, True),
+        "UserProfileName": (str, True),
+        "PrivateSpace": (str, False),
+    }
 
 
 G_PERSON = "Person"
@@ -119,6 +132,12 @@ def _role(pt: ProductTemplate, opts: UserProfileOptions) -> None:
         G_ROLE, "PermissionsBoundaryArn", "Permissions boundary (SSM parameter)",
         Type="AWS::SSM::Parameter::Value<String>", Default=naming.BOUNDARY_SSM_PARAMETER,
         Description="SSM parameter holding the boundary every per-person role carries.",
+    )
+    pt.parameter(
+        G_ROLE, "DrainFunctionArn", "Profile drain function (SSM parameter)",
+        Type="AWS::SSM::Parameter::Value<String>", Default=naming.DRAIN_FUNCTION_SSM_PARAMETER,
+        Description="SSM parameter holding the bootstrap stack's drain function, which "
+        "deletes the person's apps and spaces so terminating this product never fails.",
     )
     pt.parameter(
         G_ROLE, "EnforceHiddenTools", "Enforce hidden tools with IAM",
@@ -311,6 +330,20 @@ def _space(pt: ProductTemplate) -> None:
     ))
 
 
+def _drain(pt: ProductTemplate) -> None:
+    """Deleted first on termination (it depends on the profile and, through ``Ref``, on the
+    private space), so apps and spaces are gone before CloudFormation deletes them."""
+    pt.template.add_resource(ProfileDrain(
+        "ProfileDrain",
+        DependsOn=["UserProfile"],
+        ServiceToken=Ref("DrainFunctionArn"),
+        ServiceTimeout=900,
+        DomainId=Ref("DomainId"),
+        UserProfileName=Ref("UserProfileName"),
+        PrivateSpace=If("CreateSpace", Ref("PrivateSpace"), ""),
+    ))
+
+
 def _outputs(pt: ProductTemplate) -> None:
     how = If(
         "IsSso",
@@ -359,5 +392,6 @@ def generate(options: dict[str, Any] | None = None) -> Any:
     _security_group(pt)
     _profile(pt)
     _space(pt)
+    _drain(pt)
     _outputs(pt)
     return pt.finish()
