@@ -14,9 +14,10 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from factory.cli import build
+    from factory.cli import audit, build
 
-    cli.add_command(build.command)
+    for module in (build, audit):
+        cli.add_command(module.command)
 
 
 def main() -> None:
