@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: build test check-generated lint bench rehearse clean
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+.PHONY: build test check-generated lint bench rehearse audit checkov-env clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +19,17 @@ $(STAMP): pyproject.toml
 build: $(STAMP)
 	$(BIN)/studio-factory build
 
-## test: lint the code, check generated files, run the test suite
-test: $(STAMP)
+# checkov pins boto3 exactly, so it gets its own virtualenv (see requirements/checkov.txt).
+$(CHECKOV_STAMP): requirements/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.txt
+	touch $(CHECKOV_STAMP)
+
+checkov-env: $(CHECKOV_STAMP)
+
+## test: lint the code, run the test suite (checkov included)
+test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check factory tests bench
 	$(BIN)/python -m pytest
 
@@ -33,5 +45,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/build.py
 
+## audit: policy hygiene and separation-of-duties proofs
+audit: $(STAMP)
+	$(BIN)/studio-factory audit
+
+## rehearse: start the local AWS stand-in (moto + Service Catalog) in the foreground
+rehearse: $(STAMP)
+	$(BIN)/python -m factory.testing serve
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache

@@ -42,3 +42,10 @@ def test_deny_table_has_one_row_per_tool_and_each_row_is_complete():
         if row.enforceable:
             tool_denies.deny_statement(row, "d-x")  # every action exists in awacs
             assert all(":" in a for a in row.actions)
+
+
+def test_readme_documents_every_row_of_the_deny_table():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for row in tool_denies.TABLE:
+        assert f"| {row.tool} | {row.kind} |" in readme, row.tool
+        assert row.note in readme, row.tool
