@@ -14,9 +14,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from factory.cli import audit, build
+    from factory.cli import audit, build, plan, publish
 
-    for module in (build, audit):
+    for module in (build, audit, plan, publish):
         cli.add_command(module.command)
 
 

@@ -1,0 +1,47 @@
+"""``studio-factory publish``: plan, confirm, then apply in every region.
+
+Exit status: 0 published (or nothing to do), 1 error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from factory.cli.plan import (
+    EXIT_ERROR,
+    EXIT_OK,
+    common_options,
+    default_regions,
+    load_or_exit,
+    show,
+)
+from factory.publish.run import Options, run
+
+
+@click.command("publish")
+@common_options
+@click.option("--prune", is_flag=True, help="Delete managed products no longer in the catalog.")
+@click.option("--yes", is_flag=True, help="Apply without asking for confirmation.")
+def command(env: str, regions: tuple[str, ...], portfolios: Path, templates: Path, output: str,
+            bucket: str | None, profile: str | None, prune: bool, yes: bool) -> None:
+    """Register templates, products, portfolios and shares in AWS Service Catalog."""
+    catalog, digests = load_or_exit(portfolios, env, templates)
+    options = Options(default_regions(regions, profile), profile=profile, bucket=bucket,
+                      prune=prune)
+    if not yes:
+        preview = run(catalog, digests, options, apply=False)
+        show(preview, output)
+        if any(r.error for r in preview):
+            sys.exit(EXIT_ERROR)
+        if not any(r.pending for r in preview):
+            sys.exit(EXIT_OK)
+        click.confirm("Apply these changes?", abort=True)
+    results = run(catalog, digests, options, apply=True)
+    show(results, output)
+    for result in results:
+        if not result.error:
+            click.echo(f"{result.region}: {result.applied} mutating call(s)", err=True)
+    sys.exit(EXIT_ERROR if any(r.error for r in results) else EXIT_OK)
