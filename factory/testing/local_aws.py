@@ -76,6 +76,9 @@ class LocalAWS:
         self.standin.s3_endpoint_url = self.moto_endpoint_url
         try:
             self._standin_server.start()
+            # moto's backends are process-global: without this, a new LocalAWS would inherit
+            # the buckets and roles of the previous one in the same test session.
+            self.reset()
         except BaseException:
             self.stop()
             raise
