@@ -108,3 +108,12 @@ def document(statements: list[Statement]) -> PolicyDocument:
 
 def when(condition: str, statement: Statement) -> AWSHelperFn:
     return If(condition, statement, NoValue)
+
+
+def checkov_skip(**reasons: str) -> dict[str, Any]:
+    """Resource ``Metadata`` suppressing checkov checks, each with the reason it does not apply."""
+    return {
+        "checkov": {
+            "skip": [{"id": check, "comment": reason} for check, reason in sorted(reasons.items())]
+        }
+    }

@@ -92,5 +92,18 @@ def test_embedded_drain_code_is_the_tested_handler():
 
     namespace: dict = {}
     exec(compile(boot.drain_source(), "index.py", "exec"), namespace)
-    assert callable(namespace["handler"]) and callable(namespace["drain"])
     assert '"""' not in boot.drain_source()
+    sent: list[dict] = []
+    event = {
+        "RequestType": "Create", "ResponseURL": "https://example.invalid/x",
+        "StackId": "arn:aws:cloudformation:us-east-1:111111111111:stack/s/1", "RequestId": "r",
+        "LogicalResourceId": "ProfileDrain",
+        "ResourceProperties": {"DomainId": "d-abc", "UserProfileName": "alice"},
+    }
+
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return 900_000
+
+    namespace["drain"](event, Context(), send=lambda _url, body: sent.append(body))
+    assert [(r["Status"], r["PhysicalResourceId"]) for r in sent] == [("SUCCESS", "d-abc/alice")]
