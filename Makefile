@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: build test check-generated lint bench rehearse audit checkov-env clean
+.PHONY: build test check-generated lint bench rehearse serve audit checkov-env clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,12 @@ bench: $(STAMP)
 audit: $(STAMP)
 	$(BIN)/studio-factory audit
 
-## rehearse: start the local AWS stand-in (moto + Service Catalog) in the foreground
-rehearse: $(STAMP)
+## rehearse: build, then publish and plan against local AWS (moto + Service Catalog stand-in)
+rehearse: build
+	$(BIN)/python -m factory.testing.rehearse dev
+
+## serve: run local AWS in the foreground and print its AWS_ENDPOINT_URL exports
+serve: $(STAMP)
 	$(BIN)/python -m factory.testing serve
 
 clean:

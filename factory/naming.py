@@ -35,6 +35,10 @@ TEMPLATE_BUCKET_SSM_PARAMETER = BOOTSTRAP_SSM_PREFIX + "/template-bucket-name"
 #: every account; the bootstrap stack therefore creates it under this (overridable) name.
 DEFAULT_LAUNCH_ROLE_NAME = "StudioCatalogLaunchRole"
 
+#: The bootstrap stack's persona roles (cloud admin, data scientist, publisher) live here, so
+#: portfolios can name them with an account-free IAM_PATTERN despite generated names.
+PERSONA_ROLE_PATH = "/studio-catalog/personas/"
+
 #: Managed policies created by products and the bootstrap stack live under this path.
 POLICY_PATH = "/studio-catalog/"
 

@@ -87,8 +87,8 @@ def test_sample_loads(env: str) -> None:
     pattern, admin = portfolio.principals
     assert pattern.type == "IAM_PATTERN"
     assert pattern.arn.startswith("arn:aws:iam:::role/aws-reserved/sso.amazonaws.com/")
-    assert admin.type == "IAM"
-    assert admin.arn.startswith(f"arn:aws:iam::{accounts['catalog']}:role/")
+    assert admin.type == "IAM_PATTERN"
+    assert admin.arn == "arn:aws:iam:::role/studio-catalog/personas/*-CloudAdminRole-*"
     assert portfolio.sharing.accounts == [accounts["workload"]]
     assert (
         portfolio.sharing.organization_nodes[0].value

@@ -558,6 +558,7 @@ def _cloud_admin_role(pt: ProductTemplate) -> None:
     pt.template.add_resource(
         Role(
             "CloudAdminRole",
+            Path=naming.PERSONA_ROLE_PATH,
             Description="Provisions Studio domains and users through Service Catalog only",
             AssumeRolePolicyDocument=_trust("CloudAdmin"),
             Policies=[
@@ -588,6 +589,7 @@ def _data_scientist_role(pt: ProductTemplate) -> None:
     pt.template.add_resource(
         Role(
             "DataScientistRole",
+            Path=naming.PERSONA_ROLE_PATH,
             Description="Opens SageMaker Studio only as the profile tagged with the caller's "
             "studiouserid principal tag",
             AssumeRolePolicyDocument=_trust("DataScientist", "TagSession"),
@@ -680,6 +682,7 @@ def _publisher_role(pt: ProductTemplate) -> None:
     pt.template.add_resource(
         Role(
             "PublisherRole",
+            Path=naming.PERSONA_ROLE_PATH,
             Description="Release pipeline: publishes Studio products into Service Catalog",
             AssumeRolePolicyDocument=_trust("Publisher"),
             Policies=[Policy(PolicyName="publish-catalog", PolicyDocument=policy(statements))],
