@@ -23,7 +23,6 @@ from troposphere import (
     Sub,
     Tags,
 )
-from troposphere.ec2 import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
 from troposphere.iam import ManagedPolicy, Role, RolePolicy
 from troposphere.kms import Alias, Key
 from troposphere.sagemaker import (
@@ -46,6 +45,7 @@ from factory.options import IdleOptions, StudioUiOptions, parse
 from factory.policies import execution_role, presigned_url
 from factory.policies.actions import actions
 from factory.products import ui
+from factory.products.network import studio_security_group
 from factory.studio import NAME_MAX_LENGTH, NAME_PATTERN
 from factory.template import ProductTemplate, document, list_is_set, policy, when
 
@@ -234,26 +234,12 @@ def _key(pt: ProductTemplate) -> None:
 
 
 def _security_group(pt: ProductTemplate) -> None:
-    pt.template.add_resource(SecurityGroup(
-        "DomainSecurityGroup",
-        GroupDescription="SageMaker Studio apps: traffic within the group, HTTPS out",
-        VpcId=Ref("VpcId"),
-        SecurityGroupEgress=[{
-            "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0",
-            "Description": "HTTPS to VPC endpoints and, if routed, the internet",
-        }],
-        Tags=Tags(Name=Sub("sagemaker-studio-${DomainName}")),
-    ))
-    pt.template.add_resource(SecurityGroupIngress(
-        "DomainSecurityGroupSelfIngress", GroupId=Ref("DomainSecurityGroup"),
-        IpProtocol="-1", SourceSecurityGroupId=Ref("DomainSecurityGroup"),
-        Description="Studio apps talk to each other (Classic: JupyterServer to kernels, EFS)",
-    ))
-    pt.template.add_resource(SecurityGroupEgress(
-        "DomainSecurityGroupSelfEgress", GroupId=Ref("DomainSecurityGroup"),
-        IpProtocol="-1", DestinationSecurityGroupId=Ref("DomainSecurityGroup"),
-        Description="Studio apps talk to each other",
-    ))
+    studio_security_group(
+        pt, "DomainSecurityGroup", vpc=Ref("VpcId"),
+        description="SageMaker Studio apps: traffic within the group, HTTPS out",
+        peers="Studio apps talk to each other (Classic: JupyterServer to kernels, EFS)",
+        tags=Tags(Name=Sub("sagemaker-studio-${DomainName}")),
+    )
 
 
 def key_arn() -> Any:

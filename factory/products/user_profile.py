@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from troposphere import And, Condition, Equals, GetAtt, If, Not, NoValue, Output, Ref, Sub, Tags
 from troposphere.cloudformation import CustomResource
-from troposphere.ec2 import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
 from troposphere.iam import Role, RolePolicy
 from troposphere.sagemaker import (
     EbsStorageSettings,
@@ -33,6 +32,7 @@ from factory import naming
 from factory.options import StudioUiOptions, parse
 from factory.policies import execution_role, tool_denies
 from factory.products import ui
+from factory.products.network import studio_security_group
 from factory.studio import (
     CLASSIC_LANDING_URI,
     NAME_MAX_LENGTH,
@@ -261,28 +261,12 @@ def _person_role(pt: ProductTemplate) -> None:
 
 
 def _security_group(pt: ProductTemplate) -> None:
-    pt.template.add_resource(SecurityGroup(
-        "PersonalSecurityGroupResource", Condition="CreatePersonalSg",
-        GroupDescription="SageMaker Studio apps of one person",
-        VpcId=Ref("DomainVpcId"),
-        SecurityGroupEgress=[{
-            "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0",
-            "Description": "HTTPS to VPC endpoints and, if routed, the internet",
-        }],
-        Tags=person_tags(),
-    ))
-    pt.template.add_resource(SecurityGroupIngress(
-        "PersonalSecurityGroupSelfIngress", Condition="CreatePersonalSg",
-        GroupId=Ref("PersonalSecurityGroupResource"), IpProtocol="-1",
-        SourceSecurityGroupId=Ref("PersonalSecurityGroupResource"),
-        Description="The person's apps talk to each other",
-    ))
-    pt.template.add_resource(SecurityGroupEgress(
-        "PersonalSecurityGroupSelfEgress", Condition="CreatePersonalSg",
-        GroupId=Ref("PersonalSecurityGroupResource"), IpProtocol="-1",
-        DestinationSecurityGroupId=Ref("PersonalSecurityGroupResource"),
-        Description="The person's apps talk to each other",
-    ))
+    studio_security_group(
+        pt, "PersonalSecurityGroupResource", vpc=Ref("DomainVpcId"),
+        description="SageMaker Studio apps of one person",
+        peers="The person's apps talk to each other", tags=person_tags(),
+        condition="CreatePersonalSg",
+    )
 
 
 def _profile(pt: ProductTemplate) -> None:
