@@ -10,6 +10,7 @@ version policy has not been enforced for the current set of versions.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -125,6 +126,11 @@ def _timestamp(value: datetime | float) -> float:
 # --- reading --------------------------------------------------------------------------------
 
 
+#: Per-product reads are independent; botocore clients are thread-safe, so a small pool
+#: turns N sequential round trips into ~N/8 without changing the number of calls.
+READ_CONCURRENCY = 8
+
+
 def read_state(clients: Clients, catalog: Catalog, digests: dict[str, str]) -> LiveState:
     state = LiveState(region=clients.region)
     _read_portfolios(clients, catalog, state)
@@ -202,8 +208,9 @@ def _read_products(
         summary = view["ProductViewSummary"]
         if summary["Name"] in names or summary["ProductId"] in ours:
             candidates.append(summary["ProductId"])
-    for aws_id in candidates:
-        live = _describe_product(clients, aws_id)
+    with ThreadPoolExecutor(READ_CONCURRENCY) as pool:
+        described = list(pool.map(lambda aws_id: _describe_product(clients, aws_id), candidates))
+    for live in described:
         logical = live.tags.get(TAG_PRODUCT)
         if logical is None:
             continue
