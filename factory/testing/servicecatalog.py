@@ -149,6 +149,14 @@ class ShapeMismatchError(AssertionError):
     """A response does not conform to the operation's output shape (a stand-in bug)."""
 
 
+def _get(table: dict[str, Any], key: str, kind: str) -> Any:
+    """``table[key]``, or the ResourceNotFoundException the service answers."""
+    try:
+        return table[key]
+    except KeyError:
+        raise _not_found(f"{kind} {key} not found.") from None
+
+
 def _not_found(message: str) -> ServiceCatalogError:
     return ServiceCatalogError("ResourceNotFoundException", message)
 
@@ -488,16 +496,10 @@ class RegionState:
         return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
 
     def portfolio(self, portfolio_id: str) -> Portfolio:
-        try:
-            return self.portfolios[portfolio_id]
-        except KeyError:
-            raise _not_found(f"Portfolio {portfolio_id} not found.") from None
+        return _get(self.portfolios, portfolio_id, "Portfolio")
 
     def product(self, product_id: str) -> Product:
-        try:
-            return self.products[product_id]
-        except KeyError:
-            raise _not_found(f"Product {product_id} not found.") from None
+        return _get(self.products, product_id, "Product")
 
     def product_by(self, product_id: str | None, name: str | None) -> Product:
         if product_id:
@@ -510,16 +512,10 @@ class RegionState:
         raise _not_found(f"Product with name {name} not found.")
 
     def constraint(self, constraint_id: str) -> Constraint:
-        try:
-            return self.constraints[constraint_id]
-        except KeyError:
-            raise _not_found(f"Constraint {constraint_id} not found.") from None
+        return _get(self.constraints, constraint_id, "Constraint")
 
     def tag_option(self, tag_option_id: str) -> TagOption:
-        try:
-            return self.tag_options[tag_option_id]
-        except KeyError:
-            raise _not_found(f"TagOption {tag_option_id} not found.") from None
+        return _get(self.tag_options, tag_option_id, "TagOption")
 
     def provisioned_by(self, pp_id: str | None, name: str | None) -> ProvisionedProduct:
         if not pp_id and not name:
