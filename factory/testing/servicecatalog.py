@@ -556,6 +556,24 @@ def _compact(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def _provisioned_common(pp: ProvisionedProduct) -> dict[str, Any]:
+    """Members shared by ProvisionedProductDetail and ProvisionedProductAttribute."""
+    return _compact(
+        Name=pp.name,
+        Arn=pp.arn,
+        Type=pp.type,
+        Id=pp.id,
+        Status=pp.status,
+        CreatedTime=pp.created,
+        IdempotencyToken=pp.idempotency_token,
+        LastRecordId=pp.last_record_id,
+        LastProvisioningRecordId=pp.last_record_id,
+        LastSuccessfulProvisioningRecordId=pp.last_record_id,
+        ProductId=pp.product_id,
+        ProvisioningArtifactId=pp.artifact_id,
+    )
+
+
 def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 
@@ -1789,21 +1807,7 @@ class ServiceCatalogBackend:
         return self._new_record(st, pp, "PROVISION_PRODUCT")
 
     def _provisioned_product_detail(self, pp: ProvisionedProduct) -> dict[str, Any]:
-        return _compact(
-            Name=pp.name,
-            Arn=pp.arn,
-            Type=pp.type,
-            Id=pp.id,
-            Status=pp.status,
-            CreatedTime=pp.created,
-            IdempotencyToken=pp.idempotency_token,
-            LastRecordId=pp.last_record_id,
-            LastProvisioningRecordId=pp.last_record_id,
-            LastSuccessfulProvisioningRecordId=pp.last_record_id,
-            ProductId=pp.product_id,
-            ProvisioningArtifactId=pp.artifact_id,
-            LaunchRoleArn=pp.launch_role_arn,
-        )
+        return {**_provisioned_common(pp), **_compact(LaunchRoleArn=pp.launch_role_arn)}
 
     def _describe_provisioned_product(self, st: RegionState, p: Params) -> dict[str, Any]:
         pp = st.provisioned_by(p.get("Id"), p.get("Name"))
@@ -1832,26 +1836,14 @@ class ServiceCatalogBackend:
     ) -> dict[str, Any]:
         product = st.products.get(pp.product_id)
         artifact = product.artifacts.get(pp.artifact_id) if product else None
-        return _compact(
-            Name=pp.name,
-            Arn=pp.arn,
-            Type=pp.type,
-            Id=pp.id,
-            Status=pp.status,
-            CreatedTime=pp.created,
-            IdempotencyToken=pp.idempotency_token,
-            LastRecordId=pp.last_record_id,
-            LastProvisioningRecordId=pp.last_record_id,
-            LastSuccessfulProvisioningRecordId=pp.last_record_id,
+        return {**_provisioned_common(pp), **_compact(
             Tags=_tag_list(pp.tags),
             PhysicalId=pp.stack_arn,
-            ProductId=pp.product_id,
             ProductName=product.name if product else None,
-            ProvisioningArtifactId=pp.artifact_id,
             ProvisioningArtifactName=artifact.name if artifact else None,
             UserArn=f"arn:aws:iam::{ACCOUNT_ID}:root",
             UserArnSession=f"arn:aws:iam::{ACCOUNT_ID}:root",
-        )
+        )}
 
     def _scan_provisioned_products(self, st: RegionState, p: Params) -> dict[str, Any]:
         details = [self._provisioned_product_detail(pp) for pp in st.provisioned.values()]
