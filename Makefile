@@ -28,9 +28,10 @@ $(CHECKOV_STAMP): requirements/checkov.txt
 
 checkov-env: $(CHECKOV_STAMP)
 
-## test: lint the code, run the test suite (checkov included)
+## test: lint and format-check the code, run the test suite (checkov included)
 test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check factory tests bench
+	$(BIN)/ruff format --check factory tests bench
 	$(BIN)/python -m pytest
 
 ## check-generated: fail when committed templates differ from the generators

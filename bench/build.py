@@ -36,8 +36,9 @@ TARGETS = {"generate": 0.3, "generate+lint": 2.0, "peak_mb": 200}
 
 def _probe(mode: str) -> dict:
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, mode], capture_output=True, text=True, check=True
+    )
     result = json.loads(out.stdout)
     result["process"] = time.perf_counter() - start
     return result
@@ -69,8 +70,10 @@ def main() -> None:
     print(f"studio-factory build benchmark, median of {args.runs} fresh processes")
     for key, value in figures.items():
         print(f"  {key:40} {value:10.3f}" if isinstance(value, float) else f"  {key:40} {value:10}")
-    print(f"  targets: generate <= {TARGETS['generate']} s, generate+lint <= "
-          f"{TARGETS['generate+lint']} s, peak <= {TARGETS['peak_mb']} MB")
+    print(
+        f"  targets: generate <= {TARGETS['generate']} s, generate+lint <= "
+        f"{TARGETS['generate+lint']} s, peak <= {TARGETS['peak_mb']} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -34,14 +34,23 @@ def synthetic(root: Path, products: int = 20, portfolios: int = 3) -> None:
         template.write_text(
             (ROOT / "templates/studio-user-profile.yaml").read_text() + f"\n# {pid}\n"
         )
-        lines += [f"  - id: {pid}", f"    template: {pid}", f"    display_name: Bench {pid}",
-                  "    owner: bench"]
+        lines += [
+            f"  - id: {pid}",
+            f"    template: {pid}",
+            f"    display_name: Bench {pid}",
+            "    owner: bench",
+        ]
     lines.append("portfolios:")
     for n in range(portfolios):
-        lines += [f"  - id: bench-{n}", f"    display_name: Bench {n}",
-                  "    provider_name: bench", "    principals:",
-                  "      - type: IAM", '        arn: "arn:aws:iam::111111111111:role/Admin"',
-                  "    products:"]
+        lines += [
+            f"  - id: bench-{n}",
+            f"    display_name: Bench {n}",
+            "    provider_name: bench",
+            "    principals:",
+            "      - type: IAM",
+            '        arn: "arn:aws:iam::111111111111:role/Admin"',
+            "    products:",
+        ]
         lines += [f"      - product: {pid}" for pid in ids]
     (root / "portfolios/bench.yaml").write_text("\n".join(lines) + "\n")
 
@@ -56,8 +65,10 @@ def measure(aws: LocalAWS, label: str, root: Path) -> None:
         raise SystemExit(f"{label}: {results[0].error}")
     stats = aws.standin.stats()
     ops = ", ".join(f"{op} {n}" for op, n in sorted(stats["by_operation"].items()))
-    print(f"{label:<34} {elapsed:6.2f}s  requests {stats['total']:>4} "
-          f"(mutating {stats['mutating']}, read {stats['read']})")
+    print(
+        f"{label:<34} {elapsed:6.2f}s  requests {stats['total']:>4} "
+        f"(mutating {stats['mutating']}, read {stats['read']})"
+    )
     print(f"    {ops}")
 
 
@@ -66,15 +77,19 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with LocalAWS(REGION, latency_s=args.latency_ms / 1000) as aws, \
-            tempfile.TemporaryDirectory() as tmp:
+    with (
+        LocalAWS(REGION, latency_s=args.latency_ms / 1000) as aws,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         os.environ.update(aws.env)
         aws.client("s3").create_bucket(Bucket=BUCKET)
         sample = Path(tmp) / "sample"
         shutil.copytree(ROOT / "portfolios", sample / "portfolios")
         shutil.copytree(ROOT / "templates", sample / "templates")
-        print(f"Service Catalog latency {args.latency_ms:.0f} ms per request "
-              "(S3/SSM requests to moto are not counted)")
+        print(
+            f"Service Catalog latency {args.latency_ms:.0f} ms per request "
+            "(S3/SSM requests to moto are not counted)"
+        )
         measure(aws, "sample: first publish", sample)
         measure(aws, "sample: no-op re-publish", sample)
         changed = sample / "templates/studio-domain.yaml"

@@ -58,16 +58,20 @@ def generate_all(options: Mapping[str, dict[str, Any]] | None = None) -> list[Ar
     unknown = set(options) - {name for _, registry in registries for name in registry}
     if unknown:
         known = ", ".join(sorted({*PRODUCTS, *LAUNCH}))
-        raise ValueError(f"options given for unknown template(s) {sorted(unknown)}; "
-                         f"known: {known}")
+        raise ValueError(f"options given for unknown template(s) {sorted(unknown)}; known: {known}")
     artifacts = []
     for kind, registry in registries:
         for name, generator in registry.items():
             template = generator(options.get(name))
-            artifacts.append(Artifact(
-                name=name, kind=kind, text=render(template),
-                resources=len(template.resources), parameters=len(template.parameters),
-            ))
+            artifacts.append(
+                Artifact(
+                    name=name,
+                    kind=kind,
+                    text=render(template),
+                    resources=len(template.resources),
+                    parameters=len(template.parameters),
+                )
+            )
     return artifacts
 
 

@@ -80,8 +80,9 @@ def test_audit_command_passes_and_fails_on_a_broken_template(tmp_path):
         shutil.copytree(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / "policy-allowlist.yaml", tmp_path)
     target = tmp_path / "launch/studio-catalog-bootstrap.yaml"
-    target.write_text(target.read_text().replace(
-        "sagemaker:CreatePresignedDomainUrl", "sagemaker:*"))
+    target.write_text(
+        target.read_text().replace("sagemaker:CreatePresignedDomainUrl", "sagemaker:*")
+    )
     bad = runner.invoke(cli, ["audit", "--root", str(tmp_path)])
     assert bad.exit_code == 1
     assert "service-wildcard" in bad.output
@@ -95,8 +96,10 @@ def test_embedded_drain_code_is_the_tested_handler():
     assert '"""' not in boot.drain_source()
     sent: list[dict] = []
     event = {
-        "RequestType": "Create", "ResponseURL": "https://example.invalid/x",
-        "StackId": "arn:aws:cloudformation:us-east-1:111111111111:stack/s/1", "RequestId": "r",
+        "RequestType": "Create",
+        "ResponseURL": "https://example.invalid/x",
+        "StackId": "arn:aws:cloudformation:us-east-1:111111111111:stack/s/1",
+        "RequestId": "r",
         "LogicalResourceId": "ProfileDrain",
         "ResourceProperties": {"DomainId": "d-abc", "UserProfileName": "alice"},
     }

@@ -66,8 +66,11 @@ def test_profile_product_reads_what_bootstrap_publishes():
         for r in load(PATH)["Resources"].values()
         if r["Type"] == "AWS::SSM::Parameter"
     }
-    assert {naming.BOUNDARY_SSM_PARAMETER, naming.DRAIN_FUNCTION_SSM_PARAMETER,
-            naming.TEMPLATE_BUCKET_SSM_PARAMETER} <= names
+    assert {
+        naming.BOUNDARY_SSM_PARAMETER,
+        naming.DRAIN_FUNCTION_SSM_PARAMETER,
+        naming.TEMPLATE_BUCKET_SSM_PARAMETER,
+    } <= names
     profile = load("templates/studio-user-profile.yaml")["Parameters"]
     assert profile["DrainFunctionArn"]["Default"] == naming.DRAIN_FUNCTION_SSM_PARAMETER
     assert profile["PermissionsBoundaryArn"]["Default"] == naming.BOUNDARY_SSM_PARAMETER

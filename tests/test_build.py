@@ -74,16 +74,25 @@ def test_check_fails_on_drift_and_orphans(tmp_path):
     assert target.read_text().endswith("# edited by hand\n")
 
 
-@pytest.mark.parametrize(("options", "needles"), [
-    ({"studio-domain": {"ui": {"hidden_app_types": ["KernelGateway"]}}},
-     ["hidden_app_types", "'KernelGateway'", "can never be hidden", "JupyterLab"]),
-    ({"studio-user-profile": {"ui": {"hidden_ml_tools": ["Notebooks"]}}},
-     ["hidden_ml_tools", "'Notebooks'", "allowed:", "FeatureStore"]),
-    ({"studio-domain": {"idle": {"min_minutes": 600, "max_minutes": 120}}},
-     ["idle.min_minutes", "600", "greater than", "min <= max"]),
-    ({"studio-domain": {"colour": "blue"}}, ["colour", "Extra inputs are not permitted"]),
-    ({"studio-nothing": {}}, ["unknown template", "studio-nothing", "studio-domain"]),
-])
+@pytest.mark.parametrize(
+    ("options", "needles"),
+    [
+        (
+            {"studio-domain": {"ui": {"hidden_app_types": ["KernelGateway"]}}},
+            ["hidden_app_types", "'KernelGateway'", "can never be hidden", "JupyterLab"],
+        ),
+        (
+            {"studio-user-profile": {"ui": {"hidden_ml_tools": ["Notebooks"]}}},
+            ["hidden_ml_tools", "'Notebooks'", "allowed:", "FeatureStore"],
+        ),
+        (
+            {"studio-domain": {"idle": {"min_minutes": 600, "max_minutes": 120}}},
+            ["idle.min_minutes", "600", "greater than", "min <= max"],
+        ),
+        ({"studio-domain": {"colour": "blue"}}, ["colour", "Extra inputs are not permitted"]),
+        ({"studio-nothing": {}}, ["unknown template", "studio-nothing", "studio-domain"]),
+    ],
+)
 def test_bad_options_fail_with_a_clear_message_and_write_nothing(tmp_path, options, needles):
     import yaml
 
@@ -96,8 +105,9 @@ def test_bad_options_fail_with_a_clear_message_and_write_nothing(tmp_path, optio
 
 
 def test_options_change_the_template_defaults():
-    template = domain.generate({"idle": {"default_minutes": 120, "max_minutes": 240},
-                                "ui": {"hidden_ml_tools": ["Comet"]}})
+    template = domain.generate(
+        {"idle": {"default_minutes": 120, "max_minutes": 240}, "ui": {"hidden_ml_tools": ["Comet"]}}
+    )
     assert template.parameters["IdleTimeoutMinutes"].Default == 120
     assert template.parameters["HiddenMlTools"].Default == "Comet"
 
@@ -120,6 +130,7 @@ def test_module_entry_point_runs():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "factory", "--version"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "factory", "--version"], capture_output=True, text=True, check=True
+    )
     assert "studio-factory" in out.stdout

@@ -94,8 +94,14 @@ def test_presigned_url_policy_is_own_profile_only(default_stack):
 
 
 def test_presigned_url_network_restrictions_are_denies():
-    stack = render(PATH, {**NETWORK, "PresignedUrlAllowedCidrs": "203.0.113.0/24",
-                          "PresignedUrlAllowedVpceIds": "vpce-0123456789abcdef0"})
+    stack = render(
+        PATH,
+        {
+            **NETWORK,
+            "PresignedUrlAllowedCidrs": "203.0.113.0/24",
+            "PresignedUrlAllowedVpceIds": "vpce-0123456789abcdef0",
+        },
+    )
     sids = by_sid(stack.get_resource("PresignedUrlPolicy").get_property_value("PolicyDocument"))
     cidr = sids["DenyPresignedUrlOutsideAllowedCidrs"]
     assert cidr["Effect"] == "Deny"
@@ -124,8 +130,14 @@ def test_publishes_domain_facts_to_ssm_under_domain_name_prefix():
 
 
 def test_outputs_for_the_admin(default_stack):
-    expected = {"DomainId", "DomainArn", "StudioUrl", "SecurityGroupId", "ExecutionRoleArn",
-                "PresignedUrlPolicyArn"}
+    expected = {
+        "DomainId",
+        "DomainArn",
+        "StudioUrl",
+        "SecurityGroupId",
+        "ExecutionRoleArn",
+        "PresignedUrlPolicyArn",
+    }
     assert expected <= set(default_stack.data["Outputs"])
 
 

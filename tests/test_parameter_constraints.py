@@ -21,35 +21,44 @@ def test_valid_profile_names(name):
     render(PROFILE, {"UserProfileName": name})
 
 
-@pytest.mark.parametrize(("path", "params"), [
-    (PROFILE, {"UserProfileName": "alice", "HiddenAppTypes": "KernelGateway"}),
-    (PROFILE, {"UserProfileName": "alice", "HiddenAppTypes": "JupyterServer,RSessionGateway"}),
-    (DOMAIN, {**NETWORK, "HiddenAppTypes": "KernelGateway"}),
-])
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        (PROFILE, {"UserProfileName": "alice", "HiddenAppTypes": "KernelGateway"}),
+        (PROFILE, {"UserProfileName": "alice", "HiddenAppTypes": "JupyterServer,RSessionGateway"}),
+        (DOMAIN, {**NETWORK, "HiddenAppTypes": "KernelGateway"}),
+    ],
+)
 def test_unhideable_app_types_are_rejected(path, params):
     with pytest.raises(ValueError, match="HiddenAppTypes"):
         render(path, params)
 
 
-@pytest.mark.parametrize(("param", "value"), [
-    ("HiddenMlTools", "NotATool"),
-    ("HiddenInstanceTypes", "p4d.24xlarge"),
-    ("KmsKeyArn", "my-key"),
-    ("ExecutionRoleArn", "arn:aws:iam::123:role/x"),
-    ("PresignedUrlAllowedCidrs", "10.0.0.0"),
-    ("PresignedUrlAllowedVpceIds", "vpc-123"),
-    ("AppNetworkAccessType", "Public"),
-    ("IdleTimeoutMinutes", "30"),
-    ("DomainName", "my_domain"),
-])
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("HiddenMlTools", "NotATool"),
+        ("HiddenInstanceTypes", "p4d.24xlarge"),
+        ("KmsKeyArn", "my-key"),
+        ("ExecutionRoleArn", "arn:aws:iam::123:role/x"),
+        ("PresignedUrlAllowedCidrs", "10.0.0.0"),
+        ("PresignedUrlAllowedVpceIds", "vpc-123"),
+        ("AppNetworkAccessType", "Public"),
+        ("IdleTimeoutMinutes", "30"),
+        ("DomainName", "my_domain"),
+    ],
+)
 def test_domain_rejects_bad_values(param, value):
     with pytest.raises(ValueError, match=param):
         render(DOMAIN, {**NETWORK, param: value})
 
 
 def test_per_person_role_with_existing_role_is_refused_by_a_rule():
-    params = {"UserProfileName": "alice", "ExecutionRoleMode": "PerPerson",
-              "ExistingExecutionRoleArn": "arn:aws:iam::111111111111:role/x"}
+    params = {
+        "UserProfileName": "alice",
+        "ExecutionRoleMode": "PerPerson",
+        "ExistingExecutionRoleArn": "arn:aws:iam::111111111111:role/x",
+    }
     assert rules_fail(PROFILE, params) == [
         "ExecutionRoleMode PerPerson creates the role: leave ExistingExecutionRoleArn empty."
     ]

@@ -93,9 +93,20 @@ def write_catalog(root: Path, products: list[str]) -> None:
 
 
 def cli_args(root: Path, command: str, *extra: str) -> list[str]:
-    return [command, "--env", "dev", "--region", REGION, "--portfolios",
-            str(root / "portfolios"), "--templates", str(root / "templates"),
-            "--bucket", BUCKET, *extra]
+    return [
+        command,
+        "--env",
+        "dev",
+        "--region",
+        REGION,
+        "--portfolios",
+        str(root / "portfolios"),
+        "--templates",
+        str(root / "templates"),
+        "--bucket",
+        BUCKET,
+        *extra,
+    ]
 
 
 def invoke(root: Path, command: str, *extra: str) -> Any:
@@ -114,8 +125,12 @@ def snapshot(aws: LocalAWS) -> dict[str, Any]:
     names = {p.id: p.name for p in st.products.values()}
     return {
         "portfolios": sorted(
-            (pf.display_name, sorted(names[p] for p in pf.products), sorted(pf.principals),
-             sorted(pf.shares))
+            (
+                pf.display_name,
+                sorted(names[p] for p in pf.products),
+                sorted(pf.principals),
+                sorted(pf.shares),
+            )
             for pf in st.portfolios.values()
         ),
         "products": sorted(
@@ -125,9 +140,7 @@ def snapshot(aws: LocalAWS) -> dict[str, Any]:
         "constraints": sorted(
             (names[c.product_id], c.type, c.parameters) for c in st.constraints.values()
         ),
-        "tag_options": sorted(
-            (t.key, t.value, len(t.resources)) for t in st.tag_options.values()
-        ),
+        "tag_options": sorted((t.key, t.value, len(t.resources)) for t in st.tag_options.values()),
     }
 
 
@@ -165,8 +178,9 @@ def test_changed_template_adds_exactly_one_version(aws: LocalAWS, workspace: Pat
     ops = aws.standin.stats()["by_operation"]
     assert ops["CreateProvisioningArtifact"] == 1
     assert "CreateProduct" not in ops
-    beta = next(p for p in aws.standin.region_state(REGION).products.values()
-                if p.name == "Product beta")
+    beta = next(
+        p for p in aws.standin.region_state(REGION).products.values() if p.name == "Product beta"
+    )
     guidance = sorted((a.active, a.guidance) for a in beta.artifacts.values())
     assert guidance == [(True, "DEFAULT"), (True, "DEPRECATED")]
     aws.standin.reset_stats()
@@ -194,8 +208,9 @@ def test_interrupted_run_converges(aws: LocalAWS, workspace: Path, stop_after: i
     aws.reset()
     aws.client("s3").create_bucket(Bucket=BUCKET)
     catalog, digests = load(workspace / "portfolios", "dev", workspace / "templates")
-    results = run(catalog, digests, Options([REGION], bucket=BUCKET, stop_after=stop_after),
-                  apply=True)
+    results = run(
+        catalog, digests, Options([REGION], bucket=BUCKET, stop_after=stop_after), apply=True
+    )
     assert results[0].error and Interrupted.__name__ in results[0].error
     publish(workspace)
     assert snapshot(aws) == reference

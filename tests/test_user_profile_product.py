@@ -45,8 +45,9 @@ def test_iam_domain_has_no_sso_fields():
     assert "SingleSignOnUserValue" not in props
 
 
-@pytest.mark.parametrize(("sso_name", "expected"), [("", "alice"), ("alice@example.com",
-                                                                      "alice@example.com")])
+@pytest.mark.parametrize(
+    ("sso_name", "expected"), [("", "alice"), ("alice@example.com", "alice@example.com")]
+)
 def test_sso_domain_maps_the_identity_center_user(sso_name, expected):
     stack = render(PATH, {**ALICE, "DomainAuthMode": "SSO", "SsoUserName": sso_name})
     props = stack.get_resource("UserProfile")["Properties"]
@@ -59,9 +60,10 @@ def test_team_role_by_default_and_given_role_when_set():
     assert settings["ExecutionRole"] == SSM_DEFAULTS["TeamExecutionRoleArn"]
     given = "arn:aws:iam::111111111111:role/alice-special"
     stack = render(PATH, {**ALICE, "ExistingExecutionRoleArn": given})
-    assert stack.get_resource("UserProfile").get_property_value("UserSettings")[
-        "ExecutionRole"
-    ] == given
+    assert (
+        stack.get_resource("UserProfile").get_property_value("UserSettings")["ExecutionRole"]
+        == given
+    )
     assert "PersonExecutionRole" not in stack.data["Resources"]
 
 
@@ -96,7 +98,8 @@ def test_each_hidden_tool_becomes_exactly_its_deny(row):
     assert statement["Effect"] == "Deny"
     assert statement["Action"] == list(row.actions)
     expected = [
-        r.replace("${AWS::Partition}", "aws").replace("${AWS::Region}", "us-east-1")
+        r.replace("${AWS::Partition}", "aws")
+        .replace("${AWS::Region}", "us-east-1")
         .replace("${AWS::AccountId}", "555555555555")
         .replace("${DomainId}", SSM_DEFAULTS["DomainId"])
         for r in row.resources
@@ -105,10 +108,19 @@ def test_each_hidden_tool_becomes_exactly_its_deny(row):
 
 
 def test_several_hidden_tools_each_get_a_deny_and_unhidden_ones_none():
-    stack = render(PATH, {**PER_PERSON, "HiddenAppTypes": "JupyterServer,Canvas",
-                          "HiddenMlTools": "Training,JumpStart,Comet"})
+    stack = render(
+        PATH,
+        {
+            **PER_PERSON,
+            "HiddenAppTypes": "JupyterServer,Canvas",
+            "HiddenMlTools": "Training,JumpStart,Comet",
+        },
+    )
     assert set(_denies(stack)) == {
-        "DenyHiddenJupyterServer", "DenyHiddenCanvas", "DenyHiddenTraining", "DenyHiddenJumpStart"
+        "DenyHiddenJupyterServer",
+        "DenyHiddenCanvas",
+        "DenyHiddenTraining",
+        "DenyHiddenJumpStart",
     }
 
 
@@ -134,8 +146,14 @@ def test_private_space_is_owned_and_private():
     assert space["OwnershipSettings"] == {"OwnerUserProfileName": "alice"}
     assert space["SpaceSharingSettings"] == {"SharingType": "Private"}
     assert space["SpaceSettings"]["AppType"] == "JupyterLab"
-    assert int(space["SpaceSettings"]["SpaceStorageSettings"]["EbsStorageSettings"][
-        "EbsVolumeSizeInGb"]) == 20
+    assert (
+        int(
+            space["SpaceSettings"]["SpaceStorageSettings"]["EbsStorageSettings"][
+                "EbsVolumeSizeInGb"
+            ]
+        )
+        == 20
+    )
     assert "PrivateSpace" not in render(PATH, ALICE).data["Resources"]
 
 

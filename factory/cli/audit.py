@@ -21,11 +21,21 @@ def _templates(root: Path) -> dict[str, dict]:
 
 
 @click.command("audit")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Project root holding templates/ and launch/.")
-@click.option("--allow-list", "allow_list", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("policy-allowlist.yaml"), show_default=True,
-              help="Accepted hygiene findings, each with a reason (relative to --root).")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project root holding templates/ and launch/.",
+)
+@click.option(
+    "--allow-list",
+    "allow_list",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("policy-allowlist.yaml"),
+    show_default=True,
+    help="Accepted hygiene findings, each with a reason (relative to --root).",
+)
 def command(root: Path, allow_list: Path) -> None:
     """Prove the personas' separation of duties and scan every IAM policy offline."""
     console = Console(highlight=False)
@@ -34,8 +44,11 @@ def command(root: Path, allow_list: Path) -> None:
     report = scan_templates(templates, entries)
     failed = False
     for finding in report.findings:
-        console.print(f"policy: {finding.template} {finding.resource} {finding.sid}: "
-                      f"{finding.finding}: {finding.message}", markup=False)
+        console.print(
+            f"policy: {finding.template} {finding.resource} {finding.sid}: "
+            f"{finding.finding}: {finding.message}",
+            markup=False,
+        )
         failed = True
     for entry in report.unused:
         console.print(f"allow-list entry matches nothing (remove it): {entry}", markup=False)
@@ -48,10 +61,16 @@ def command(root: Path, allow_list: Path) -> None:
     for column in ("", "persona", "promise", "decision"):
         table.add_column(column)
     for answer in audit_bootstrap(boot):
-        table.add_row("ok" if answer.ok else "FAIL", answer.question.persona,
-                      answer.question.text, answer.reason)
+        table.add_row(
+            "ok" if answer.ok else "FAIL",
+            answer.question.persona,
+            answer.question.text,
+            answer.reason,
+        )
         failed |= not answer.ok
     console.print(table)
-    console.print(f"{len(report.suppressed)} finding(s) accepted by the allow-list, "
-                  f"{len(report.findings)} open")
+    console.print(
+        f"{len(report.suppressed)} finding(s) accepted by the allow-list, "
+        f"{len(report.findings)} open"
+    )
     sys.exit(1 if failed else 0)

@@ -38,12 +38,27 @@ def _summary(artifacts: list[build.Artifact], console: Console) -> None:
 
 @click.command("build")
 @click.option("--check", is_flag=True, help="Fail if committed templates differ; write nothing.")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Project root holding templates/ and launch/.")
-@click.option("--options", "options_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="YAML mapping of template name to generator options.")
-@click.option("--region", "regions", multiple=True, default=DEFAULT_REGIONS, show_default=True,
-              help="Region(s) whose resource schemas cfn-lint validates against.")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project root holding templates/ and launch/.",
+)
+@click.option(
+    "--options",
+    "options_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML mapping of template name to generator options.",
+)
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    default=DEFAULT_REGIONS,
+    show_default=True,
+    help="Region(s) whose resource schemas cfn-lint validates against.",
+)
 def command(check: bool, root: Path, options_file: Path | None, regions: tuple[str, ...]) -> None:
     """Generate every product and launch template, lint them, then write them."""
     console = Console(stderr=False, highlight=False)
@@ -69,5 +84,7 @@ def command(check: bool, root: Path, options_file: Path | None, regions: tuple[s
         console.print("generated files are up to date")
         return
     changed = build.write(artifacts, root)
-    console.print(f"cfn-lint: 0 findings; {len(changed)} file(s) changed"
-                  + (f": {', '.join(changed)}" if changed else ""))
+    console.print(
+        f"cfn-lint: 0 findings; {len(changed)} file(s) changed"
+        + (f": {', '.join(changed)}" if changed else "")
+    )

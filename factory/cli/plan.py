@@ -25,19 +25,35 @@ EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
 def common_options(function: Any) -> Any:
     """Options shared by ``plan`` and ``publish``."""
     decorators = [
-        click.option("--env", required=True,
-                     help="Environment (portfolios/environments/<env>.yaml)."),
-        click.option("--region", "regions", multiple=True,
-                     help="Region(s) to publish to (default: the profile's region)."),
-        click.option("--portfolios", type=click.Path(file_okay=False, path_type=Path),
-                     default=Path("portfolios"), show_default=True),
-        click.option("--templates", type=click.Path(file_okay=False, path_type=Path),
-                     default=Path("templates"), show_default=True),
-        click.option("--output", type=click.Choice(["table", "json"]), default="table",
-                     show_default=True),
-        click.option("--bucket", default=None,
-                     help="Template bucket (default: SSM /studio-catalog/bootstrap/"
-                     "template-bucket-name)."),
+        click.option(
+            "--env", required=True, help="Environment (portfolios/environments/<env>.yaml)."
+        ),
+        click.option(
+            "--region",
+            "regions",
+            multiple=True,
+            help="Region(s) to publish to (default: the profile's region).",
+        ),
+        click.option(
+            "--portfolios",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("portfolios"),
+            show_default=True,
+        ),
+        click.option(
+            "--templates",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("templates"),
+            show_default=True,
+        ),
+        click.option(
+            "--output", type=click.Choice(["table", "json"]), default="table", show_default=True
+        ),
+        click.option(
+            "--bucket",
+            default=None,
+            help="Template bucket (default: SSM /studio-catalog/bootstrap/template-bucket-name).",
+        ),
         click.option("--profile", default=None, help="AWS profile."),
     ]
     for decorator in reversed(decorators):
@@ -120,8 +136,15 @@ def _table(results: list[RegionResult]) -> None:
 
 @click.command("plan")
 @common_options
-def command(env: str, regions: tuple[str, ...], portfolios: Path, templates: Path, output: str,
-            bucket: str | None, profile: str | None) -> None:
+def command(
+    env: str,
+    regions: tuple[str, ...],
+    portfolios: Path,
+    templates: Path,
+    output: str,
+    bucket: str | None,
+    profile: str | None,
+) -> None:
     """Compare the catalog with Service Catalog and list the changes ``publish`` would make."""
     catalog, digests = load_or_exit(portfolios, env, templates)
     options = Options(default_regions(regions, profile), profile=profile, bucket=bucket)

@@ -25,12 +25,22 @@ from factory.publish.run import Options, run
 @common_options
 @click.option("--prune", is_flag=True, help="Delete managed products no longer in the catalog.")
 @click.option("--yes", is_flag=True, help="Apply without asking for confirmation.")
-def command(env: str, regions: tuple[str, ...], portfolios: Path, templates: Path, output: str,
-            bucket: str | None, profile: str | None, prune: bool, yes: bool) -> None:
+def command(
+    env: str,
+    regions: tuple[str, ...],
+    portfolios: Path,
+    templates: Path,
+    output: str,
+    bucket: str | None,
+    profile: str | None,
+    prune: bool,
+    yes: bool,
+) -> None:
     """Register templates, products, portfolios and shares in AWS Service Catalog."""
     catalog, digests = load_or_exit(portfolios, env, templates)
-    options = Options(default_regions(regions, profile), profile=profile, bucket=bucket,
-                      prune=prune)
+    options = Options(
+        default_regions(regions, profile), profile=profile, bucket=bucket, prune=prune
+    )
     if not yes:
         preview = run(catalog, digests, options, apply=False)
         show(preview, output)

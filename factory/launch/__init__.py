@@ -13,6 +13,7 @@ from troposphere import Template
 
 Generator = Callable[[dict[str, Any] | None], Template]
 
+
 def _registry() -> dict[str, Generator]:
     from factory.launch import bootstrap
 

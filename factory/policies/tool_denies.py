@@ -236,5 +236,6 @@ def deny_statement(row: ToolDeny, domain_id: object) -> Statement:
         r if r == "*" else Sub(r, DomainId=domain_id) if "${DomainId}" in r else Sub(r)
         for r in row.resources
     ]
-    return Statement(Sid=statement_sid(row.tool), Effect=Deny, Action=service_actions,
-                     Resource=resources)
+    return Statement(
+        Sid=statement_sid(row.tool), Effect=Deny, Action=service_actions, Resource=resources
+    )

@@ -83,8 +83,12 @@ G_URL = "Presigned URL access"
 
 def _parameters(pt: ProductTemplate, opts: DomainOptions) -> None:
     pt.parameter(
-        G_DOMAIN, "DomainName", "Domain name",
-        Type="String", Default=opts.domain_name, MaxLength=NAME_MAX_LENGTH,
+        G_DOMAIN,
+        "DomainName",
+        "Domain name",
+        Type="String",
+        Default=opts.domain_name,
+        MaxLength=NAME_MAX_LENGTH,
         AllowedPattern=NAME_PATTERN,
         ConstraintDescription="1-63 letters, digits and hyphens; must start and end with "
         "a letter or digit.",
@@ -93,31 +97,45 @@ def _parameters(pt: ProductTemplate, opts: DomainOptions) -> None:
         "changing it replaces the domain.",
     )
     pt.parameter(
-        G_DOMAIN, "AuthMode", "Authentication mode",
-        Type="String", Default="IAM", AllowedValues=["IAM", "SSO"],
+        G_DOMAIN,
+        "AuthMode",
+        "Authentication mode",
+        Type="String",
+        Default="IAM",
+        AllowedValues=["IAM", "SSO"],
         Description="IAM (presigned URLs) or SSO (IAM Identity Center). Create-only: it "
         "cannot be changed after the domain exists.",
     )
     pt.parameter(
-        G_NETWORK, "VpcId", "VPC",
+        G_NETWORK,
+        "VpcId",
+        "VPC",
         Type="AWS::EC2::VPC::Id",
-        Description="VPC with private subnets and SageMaker VPC endpoints. Never the "
-        "default VPC.",
+        Description="VPC with private subnets and SageMaker VPC endpoints. Never the default VPC.",
     )
     pt.parameter(
-        G_NETWORK, "SubnetIds", "Private subnets",
+        G_NETWORK,
+        "SubnetIds",
+        "Private subnets",
         Type="List<AWS::EC2::Subnet::Id>",
         Description="Private subnets of that VPC in at least two Availability Zones, sized "
         "for ~5 IPs per user (see the README's IP planning).",
     )
     pt.parameter(
-        G_NETWORK, "AppNetworkAccessType", "App network access",
-        Type="String", Default="VpcOnly", AllowedValues=["VpcOnly", "PublicInternetOnly"],
+        G_NETWORK,
+        "AppNetworkAccessType",
+        "App network access",
+        Type="String",
+        Default="VpcOnly",
+        AllowedValues=["VpcOnly", "PublicInternetOnly"],
         Description="VpcOnly sends all Studio traffic through your VPC (recommended).",
     )
     pt.parameter(
-        G_SECURITY, "KmsKeyArn", "KMS key ARN (optional)",
-        Type="String", Default="",
+        G_SECURITY,
+        "KmsKeyArn",
+        "KMS key ARN (optional)",
+        Type="String",
+        Default="",
         AllowedPattern=r"^(|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+)$",
         ConstraintDescription="Leave empty to create a key, or give a KMS key ARN "
         "(arn:aws:kms:<region>:<account>:key/<id>).",
@@ -125,48 +143,74 @@ def _parameters(pt: ProductTemplate, opts: DomainOptions) -> None:
         "of an existing key. Create-only.",
     )
     pt.parameter(
-        G_SECURITY, "ExecutionRoleArn", "Default execution role ARN (optional)",
-        Type="String", Default="",
+        G_SECURITY,
+        "ExecutionRoleArn",
+        "Default execution role ARN (optional)",
+        Type="String",
+        Default="",
         AllowedPattern=r"^(|arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+)$",
         ConstraintDescription="Leave empty to create a team role, or give an IAM role ARN.",
         Description="Empty: create a least-privilege team execution role. Otherwise the ARN "
         "of an existing role that SageMaker can assume.",
     )
     pt.parameter(
-        G_SECURITY, "PermissionsBoundaryArn", "Permissions boundary (SSM parameter)",
-        Type="AWS::SSM::Parameter::Value<String>", Default=naming.BOUNDARY_SSM_PARAMETER,
+        G_SECURITY,
+        "PermissionsBoundaryArn",
+        "Permissions boundary (SSM parameter)",
+        Type="AWS::SSM::Parameter::Value<String>",
+        Default=naming.BOUNDARY_SSM_PARAMETER,
         Description="SSM parameter holding the permissions boundary that every role created "
         "by a catalog product carries (published by the bootstrap stack).",
     )
     ui.parameters(pt, G_UI, opts.ui, scope="domain")
     pt.parameter(
-        G_UI, "StudioClassic", "Studio Classic",
-        Type="String", Default="Disabled", AllowedValues=["Disabled", "Enabled"],
+        G_UI,
+        "StudioClassic",
+        "Studio Classic",
+        Type="String",
+        Default="Disabled",
+        AllowedValues=["Disabled", "Enabled"],
         Description="Enabled creates the EFS home volume Classic needs. Keep Disabled unless "
         "a team asked for Classic; also remove JupyterServer from hidden apps then.",
     )
     ui.idle_parameters(pt, G_IDLE, opts.idle)
     pt.parameter(
-        G_IDLE, "DefaultEbsVolumeSizeGb", "Default space storage (GB)",
-        Type="Number", Default=opts.default_ebs_gb, MinValue=5, MaxValue=16384,
+        G_IDLE,
+        "DefaultEbsVolumeSizeGb",
+        "Default space storage (GB)",
+        Type="Number",
+        Default=opts.default_ebs_gb,
+        MinValue=5,
+        MaxValue=16384,
         Description="EBS volume size of a new space.",
     )
     pt.parameter(
-        G_IDLE, "MaximumEbsVolumeSizeGb", "Maximum space storage (GB)",
-        Type="Number", Default=opts.max_ebs_gb, MinValue=5, MaxValue=16384,
+        G_IDLE,
+        "MaximumEbsVolumeSizeGb",
+        "Maximum space storage (GB)",
+        Type="Number",
+        Default=opts.max_ebs_gb,
+        MinValue=5,
+        MaxValue=16384,
         Description="Largest EBS volume a person may give a space.",
     )
     pt.parameter(
-        G_URL, "PresignedUrlAllowedCidrs", "Allowed source CIDRs (optional)",
-        Type="CommaDelimitedList", Default="",
+        G_URL,
+        "PresignedUrlAllowedCidrs",
+        "Allowed source CIDRs (optional)",
+        Type="CommaDelimitedList",
+        Default="",
         AllowedPattern=r"^(|\d{1,3}(\.\d{1,3}){3}/\d{1,2})$",
         ConstraintDescription="Comma-separated IPv4 CIDRs such as 203.0.113.0/24, or empty.",
         Description="If set, presigned URLs may only be created from these networks "
         "(aws:SourceIp).",
     )
     pt.parameter(
-        G_URL, "PresignedUrlAllowedVpceIds", "Allowed VPC endpoints (optional)",
-        Type="CommaDelimitedList", Default="",
+        G_URL,
+        "PresignedUrlAllowedVpceIds",
+        "Allowed VPC endpoints (optional)",
+        Type="CommaDelimitedList",
+        Default="",
         AllowedPattern=r"^(|vpce-[0-9a-f]{8,17})$",
         ConstraintDescription="Comma-separated VPC endpoint IDs (vpce-...), or empty.",
         Description="If set, presigned URLs may only be created through these SageMaker API "
@@ -205,37 +249,74 @@ def _rules(pt: ProductTemplate) -> None:
 def _key(pt: ProductTemplate) -> None:
     admin = actions(
         "kms",
-        "CreateAlias", "DescribeKey", "EnableKey", "EnableKeyRotation", "DisableKey",
-        "DisableKeyRotation", "GetKeyPolicy", "GetKeyRotationStatus", "ListAliases",
-        "ListGrants", "ListKeyPolicies", "ListResourceTags", "PutKeyPolicy", "UpdateAlias",
-        "UpdateKeyDescription", "RevokeGrant", "RetireGrant", "TagResource", "UntagResource",
-        "ScheduleKeyDeletion", "CancelKeyDeletion", "CreateGrant", "Decrypt", "Encrypt",
-        "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo",
+        "CreateAlias",
+        "DescribeKey",
+        "EnableKey",
+        "EnableKeyRotation",
+        "DisableKey",
+        "DisableKeyRotation",
+        "GetKeyPolicy",
+        "GetKeyRotationStatus",
+        "ListAliases",
+        "ListGrants",
+        "ListKeyPolicies",
+        "ListResourceTags",
+        "PutKeyPolicy",
+        "UpdateAlias",
+        "UpdateKeyDescription",
+        "RevokeGrant",
+        "RetireGrant",
+        "TagResource",
+        "UntagResource",
+        "ScheduleKeyDeletion",
+        "CancelKeyDeletion",
+        "CreateGrant",
+        "Decrypt",
+        "Encrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "ReEncryptFrom",
+        "ReEncryptTo",
     )
-    key_policy = document([
-        Statement(
-            Sid="AccountAdministersKeyThroughIam",
-            Effect=Allow,
-            Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
-            Action=admin,
-            Resource=["*"],
-        ),
-    ])
-    pt.template.add_resource(Key(
-        "DomainKey", Condition="CreateKey",
-        Description=Sub("SageMaker Studio domain ${DomainName}: EBS volumes and EFS home"),
-        EnableKeyRotation=True, KeyPolicy=key_policy,
-        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
-    ))
-    pt.template.add_resource(Alias(
-        "DomainKeyAlias", Condition="CreateKey",
-        AliasName=Sub("alias/sagemaker-studio/${DomainName}"), TargetKeyId=Ref("DomainKey"),
-    ))
+    key_policy = document(
+        [
+            Statement(
+                Sid="AccountAdministersKeyThroughIam",
+                Effect=Allow,
+                Principal=Principal(
+                    "AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+                ),
+                Action=admin,
+                Resource=["*"],
+            ),
+        ]
+    )
+    pt.template.add_resource(
+        Key(
+            "DomainKey",
+            Condition="CreateKey",
+            Description=Sub("SageMaker Studio domain ${DomainName}: EBS volumes and EFS home"),
+            EnableKeyRotation=True,
+            KeyPolicy=key_policy,
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    pt.template.add_resource(
+        Alias(
+            "DomainKeyAlias",
+            Condition="CreateKey",
+            AliasName=Sub("alias/sagemaker-studio/${DomainName}"),
+            TargetKeyId=Ref("DomainKey"),
+        )
+    )
 
 
 def _security_group(pt: ProductTemplate) -> None:
     studio_security_group(
-        pt, "DomainSecurityGroup", vpc=Ref("VpcId"),
+        pt,
+        "DomainSecurityGroup",
+        vpc=Ref("VpcId"),
         description="SageMaker Studio apps: traffic within the group, HTTPS out",
         peers="Studio apps talk to each other (Classic: JupyterServer to kernels, EFS)",
         tags=Tags(Name=Sub("sagemaker-studio-${DomainName}")),
@@ -251,88 +332,109 @@ def role_arn() -> Any:
 
 
 def _team_role(pt: ProductTemplate) -> None:
-    pt.template.add_resource(Role(
-        "TeamExecutionRole", Condition="CreateRole",
-        Path=naming.EXECUTION_ROLE_PATH,
-        PermissionsBoundary=Ref("PermissionsBoundaryArn"),
-        AssumeRolePolicyDocument=document([execution_role.trust_statement()]),
-        Description=Sub("Team execution role of SageMaker Studio domain ${DomainName}"),
-        Tags=Tags(**{"studio-catalog:domain": Ref("DomainName")}),
-    ))
-    pt.template.add_resource(RolePolicy(
-        "TeamExecutionRolePolicy", Condition="CreateRole",
-        RoleName=Ref("TeamExecutionRole"),
-        PolicyName="studio-execution",
-        PolicyDocument=policy(execution_role.base_statements(
-            GetAtt("Domain", "DomainId"), GetAtt("TeamExecutionRole", "Arn"), key_arn(),
-        )),
-    ))
+    pt.template.add_resource(
+        Role(
+            "TeamExecutionRole",
+            Condition="CreateRole",
+            Path=naming.EXECUTION_ROLE_PATH,
+            PermissionsBoundary=Ref("PermissionsBoundaryArn"),
+            AssumeRolePolicyDocument=document([execution_role.trust_statement()]),
+            Description=Sub("Team execution role of SageMaker Studio domain ${DomainName}"),
+            Tags=Tags(**{"studio-catalog:domain": Ref("DomainName")}),
+        )
+    )
+    pt.template.add_resource(
+        RolePolicy(
+            "TeamExecutionRolePolicy",
+            Condition="CreateRole",
+            RoleName=Ref("TeamExecutionRole"),
+            PolicyName="studio-execution",
+            PolicyDocument=policy(
+                execution_role.base_statements(
+                    GetAtt("Domain", "DomainId"),
+                    GetAtt("TeamExecutionRole", "Arn"),
+                    key_arn(),
+                )
+            ),
+        )
+    )
 
 
 def _domain(pt: ProductTemplate) -> None:
     sg = [Ref("DomainSecurityGroup")]
-    storage = DefaultSpaceStorageSettings(DefaultEbsStorageSettings=DefaultEbsStorageSettings(
-        DefaultEbsVolumeSizeInGb=Ref("DefaultEbsVolumeSizeGb"),
-        MaximumEbsVolumeSizeInGb=Ref("MaximumEbsVolumeSizeGb"),
-    ))
-    idle = AppLifecycleManagement(IdleSettings=IdleSettings(
-        LifecycleManagement=Ref("IdleShutdown"),
-        IdleTimeoutInMinutes=If("IdleShutdownEnabled", Ref("IdleTimeoutMinutes"), NoValue),
-        MinIdleTimeoutInMinutes=If("IdleShutdownEnabled", Ref("MinIdleTimeoutMinutes"), NoValue),
-        MaxIdleTimeoutInMinutes=If("IdleShutdownEnabled", Ref("MaxIdleTimeoutMinutes"), NoValue),
-    ))
-    pt.template.add_resource(Domain(
-        "Domain",
-        DomainName=Ref("DomainName"),
-        AuthMode=Ref("AuthMode"),
-        VpcId=Ref("VpcId"),
-        SubnetIds=Ref("SubnetIds"),
-        AppNetworkAccessType=Ref("AppNetworkAccessType"),
-        KmsKeyId=key_arn(),
-        HomeEfsFileSystemCreation=If("ClassicEnabled", "Enabled", "Disabled"),
-        TagPropagation="ENABLED",
-        DomainSettings=DomainSettings(
-            ExecutionRoleIdentityConfig="USER_PROFILE_NAME",
-            SecurityGroupIds=sg,
-        ),
-        DefaultUserSettings=UserSettings(
-            ExecutionRole=role_arn(),
-            SecurityGroups=sg,
-            StudioWebPortal="ENABLED",
-            DefaultLandingUri="studio::",
-            StudioWebPortalSettings=StudioWebPortalSettings(**ui.portal_settings()),
-            JupyterLabAppSettings=JupyterLabAppSettings(AppLifecycleManagement=idle),
-            CodeEditorAppSettings=CodeEditorAppSettings(AppLifecycleManagement=idle),
-            SpaceStorageSettings=storage,
-        ),
-        DefaultSpaceSettings=DefaultSpaceSettings(
-            ExecutionRole=role_arn(),
-            SecurityGroups=sg,
-            JupyterLabAppSettings=JupyterLabAppSettings(AppLifecycleManagement=idle),
-            SpaceStorageSettings=storage,
-        ),
-    ))
+    storage = DefaultSpaceStorageSettings(
+        DefaultEbsStorageSettings=DefaultEbsStorageSettings(
+            DefaultEbsVolumeSizeInGb=Ref("DefaultEbsVolumeSizeGb"),
+            MaximumEbsVolumeSizeInGb=Ref("MaximumEbsVolumeSizeGb"),
+        )
+    )
+    idle = AppLifecycleManagement(
+        IdleSettings=IdleSettings(
+            LifecycleManagement=Ref("IdleShutdown"),
+            IdleTimeoutInMinutes=If("IdleShutdownEnabled", Ref("IdleTimeoutMinutes"), NoValue),
+            MinIdleTimeoutInMinutes=If(
+                "IdleShutdownEnabled", Ref("MinIdleTimeoutMinutes"), NoValue
+            ),
+            MaxIdleTimeoutInMinutes=If(
+                "IdleShutdownEnabled", Ref("MaxIdleTimeoutMinutes"), NoValue
+            ),
+        )
+    )
+    pt.template.add_resource(
+        Domain(
+            "Domain",
+            DomainName=Ref("DomainName"),
+            AuthMode=Ref("AuthMode"),
+            VpcId=Ref("VpcId"),
+            SubnetIds=Ref("SubnetIds"),
+            AppNetworkAccessType=Ref("AppNetworkAccessType"),
+            KmsKeyId=key_arn(),
+            HomeEfsFileSystemCreation=If("ClassicEnabled", "Enabled", "Disabled"),
+            TagPropagation="ENABLED",
+            DomainSettings=DomainSettings(
+                ExecutionRoleIdentityConfig="USER_PROFILE_NAME",
+                SecurityGroupIds=sg,
+            ),
+            DefaultUserSettings=UserSettings(
+                ExecutionRole=role_arn(),
+                SecurityGroups=sg,
+                StudioWebPortal="ENABLED",
+                DefaultLandingUri="studio::",
+                StudioWebPortalSettings=StudioWebPortalSettings(**ui.portal_settings()),
+                JupyterLabAppSettings=JupyterLabAppSettings(AppLifecycleManagement=idle),
+                CodeEditorAppSettings=CodeEditorAppSettings(AppLifecycleManagement=idle),
+                SpaceStorageSettings=storage,
+            ),
+            DefaultSpaceSettings=DefaultSpaceSettings(
+                ExecutionRole=role_arn(),
+                SecurityGroups=sg,
+                JupyterLabAppSettings=JupyterLabAppSettings(AppLifecycleManagement=idle),
+                SpaceStorageSettings=storage,
+            ),
+        )
+    )
 
 
 def _presigned_url_policy(pt: ProductTemplate) -> None:
     statements: list[Any] = [
-        presigned_url.allow_own_profile(
-            [presigned_url.profile_arn(GetAtt("Domain", "DomainId"))]
+        presigned_url.allow_own_profile([presigned_url.profile_arn(GetAtt("Domain", "DomainId"))]),
+        when("RestrictSourceIp", presigned_url.deny_outside_cidrs(Ref("PresignedUrlAllowedCidrs"))),
+        when(
+            "RestrictVpce",
+            presigned_url.deny_outside_vpc_endpoints(Ref("PresignedUrlAllowedVpceIds")),
         ),
-        when("RestrictSourceIp",
-             presigned_url.deny_outside_cidrs(Ref("PresignedUrlAllowedCidrs"))),
-        when("RestrictVpce",
-             presigned_url.deny_outside_vpc_endpoints(Ref("PresignedUrlAllowedVpceIds"))),
     ]
-    pt.template.add_resource(ManagedPolicy(
-        "PresignedUrlPolicy",
-        Path=naming.POLICY_PATH,
-        Description=Sub(
-            "Open Studio in domain ${DomainName} only as the profile tagged with your own "
-            f"{naming.USER_TAG}"
-        ),
-        PolicyDocument=policy(statements),
-    ))
+    pt.template.add_resource(
+        ManagedPolicy(
+            "PresignedUrlPolicy",
+            Path=naming.POLICY_PATH,
+            Description=Sub(
+                "Open Studio in domain ${DomainName} only as the profile tagged with your own "
+                f"{naming.USER_TAG}"
+            ),
+            PolicyDocument=policy(statements),
+        )
+    )
 
 
 def _ssm_outputs(pt: ProductTemplate) -> None:
@@ -348,21 +450,25 @@ def _ssm_outputs(pt: ProductTemplate) -> None:
     assert tuple(values) == naming.DOMAIN_KEYS
     for key, value in values.items():
         logical = "Ssm" + "".join(part.title() for part in key.split("-"))
-        pt.template.add_resource(SsmParameter(
-            logical,
-            Type="String",
-            Name=Sub(naming.DOMAIN_SSM_TEMPLATE.format(domain="${DomainName}") + f"/{key}"),
-            Value=value,
-            Description=Sub(f"SageMaker Studio domain ${{DomainName}}: {key}"),
-        ))
+        pt.template.add_resource(
+            SsmParameter(
+                logical,
+                Type="String",
+                Name=Sub(naming.DOMAIN_SSM_TEMPLATE.format(domain="${DomainName}") + f"/{key}"),
+                Value=value,
+                Description=Sub(f"SageMaker Studio domain ${{DomainName}}: {key}"),
+            )
+        )
 
 
 def _outputs(pt: ProductTemplate) -> None:
     outputs = {
         "DomainId": ("Studio domain ID", GetAtt("Domain", "DomainId")),
         "DomainArn": ("Studio domain ARN", GetAtt("Domain", "DomainArn")),
-        "StudioUrl": ("Studio URL (sign in through your IdP or a presigned URL)",
-                      GetAtt("Domain", "Url")),
+        "StudioUrl": (
+            "Studio URL (sign in through your IdP or a presigned URL)",
+            GetAtt("Domain", "Url"),
+        ),
         "SecurityGroupId": ("Security group of Studio apps", Ref("DomainSecurityGroup")),
         "ExecutionRoleArn": ("Default execution role", role_arn()),
         "KmsKeyArn": ("KMS key encrypting Studio storage", key_arn()),
@@ -370,8 +476,10 @@ def _outputs(pt: ProductTemplate) -> None:
             "Attach to data scientists' roles: open Studio only as their own profile",
             Ref("PresignedUrlPolicy"),
         ),
-        "SsmPrefix": ("SSM prefix user-profile products read",
-                      Sub(naming.DOMAIN_SSM_TEMPLATE.format(domain="${DomainName}"))),
+        "SsmPrefix": (
+            "SSM prefix user-profile products read",
+            Sub(naming.DOMAIN_SSM_TEMPLATE.format(domain="${DomainName}")),
+        ),
     }
     for name, (description, value) in outputs.items():
         pt.template.add_output(Output(name, Description=description, Value=value))
@@ -395,5 +503,3 @@ def generate(options: dict[str, Any] | None = None) -> Any:
     _ssm_outputs(pt)
     _outputs(pt)
     return pt.finish()
-
-

@@ -25,8 +25,11 @@ from factory.template import ProductTemplate, list_is_set
 def parameters(pt: ProductTemplate, group: str, opts: StudioUiOptions, scope: str) -> None:
     who = "everyone in the domain" if scope == "domain" else "this person"
     pt.parameter(
-        group, "HiddenAppTypes", "Hidden apps",
-        Type="CommaDelimitedList", Default=",".join(opts.hidden_app_types),
+        group,
+        "HiddenAppTypes",
+        "Hidden apps",
+        Type="CommaDelimitedList",
+        Default=",".join(opts.hidden_app_types),
         AllowedValues=["", *HIDEABLE_APP_TYPES],
         ConstraintDescription="Comma-separated app types from the allowed list; "
         "KernelGateway and RSessionGateway can never be hidden.",
@@ -34,15 +37,21 @@ def parameters(pt: ProductTemplate, group: str, opts: StudioUiOptions, scope: st
         "Hiding is visibility only: see EnforceHiddenTools on the user-profile product.",
     )
     pt.parameter(
-        group, "HiddenMlTools", "Hidden ML tools",
-        Type="CommaDelimitedList", Default=",".join(opts.hidden_ml_tools),
+        group,
+        "HiddenMlTools",
+        "Hidden ML tools",
+        Type="CommaDelimitedList",
+        Default=",".join(opts.hidden_ml_tools),
         AllowedValues=["", *ML_TOOLS],
         ConstraintDescription="Comma-separated ML tool names from the allowed list.",
         Description=f"ML tools hidden from {who} in Studio's navigation (visibility only).",
     )
     pt.parameter(
-        group, "HiddenInstanceTypes", "Hidden instance types",
-        Type="CommaDelimitedList", Default=",".join(opts.hidden_instance_types),
+        group,
+        "HiddenInstanceTypes",
+        "Hidden instance types",
+        Type="CommaDelimitedList",
+        Default=",".join(opts.hidden_instance_types),
         AllowedPattern=INSTANCE_TYPE_PATTERN,
         ConstraintDescription="Comma-separated SageMaker instance types such as "
         "ml.p4d.24xlarge, or empty.",
@@ -52,21 +61,42 @@ def parameters(pt: ProductTemplate, group: str, opts: StudioUiOptions, scope: st
 
 def idle_parameters(pt: ProductTemplate, group: str, opts: IdleOptions) -> None:
     pt.parameter(
-        group, "IdleShutdown", "Idle shutdown",
-        Type="String", Default="ENABLED", AllowedValues=["ENABLED", "DISABLED"],
+        group,
+        "IdleShutdown",
+        "Idle shutdown",
+        Type="String",
+        Default="ENABLED",
+        AllowedValues=["ENABLED", "DISABLED"],
         Description="Shut JupyterLab and Code Editor apps down when idle (saves cost).",
     )
     for name, label, default, text in (
-        ("IdleTimeoutMinutes", "Idle timeout (minutes)", opts.default_minutes,
-         "Minutes of inactivity before an app shuts down."),
-        ("MinIdleTimeoutMinutes", "Shortest timeout a user may set", opts.min_minutes,
-         "Lower bound for a person's own idle timeout; keep it <= the timeout."),
-        ("MaxIdleTimeoutMinutes", "Longest timeout a user may set", opts.max_minutes,
-         "Upper bound for a person's own idle timeout; keep it >= the timeout."),
+        (
+            "IdleTimeoutMinutes",
+            "Idle timeout (minutes)",
+            opts.default_minutes,
+            "Minutes of inactivity before an app shuts down.",
+        ),
+        (
+            "MinIdleTimeoutMinutes",
+            "Shortest timeout a user may set",
+            opts.min_minutes,
+            "Lower bound for a person's own idle timeout; keep it <= the timeout.",
+        ),
+        (
+            "MaxIdleTimeoutMinutes",
+            "Longest timeout a user may set",
+            opts.max_minutes,
+            "Upper bound for a person's own idle timeout; keep it >= the timeout.",
+        ),
     ):
         pt.parameter(
-            group, name, label,
-            Type="Number", Default=default, MinValue=IDLE_MINUTES_MIN, MaxValue=IDLE_MINUTES_MAX,
+            group,
+            name,
+            label,
+            Type="Number",
+            Default=default,
+            MinValue=IDLE_MINUTES_MIN,
+            MaxValue=IDLE_MINUTES_MAX,
             ConstraintDescription=f"Whole minutes from {IDLE_MINUTES_MIN} to {IDLE_MINUTES_MAX}.",
             Description=text,
         )

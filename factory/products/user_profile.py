@@ -76,8 +76,13 @@ ROLE_MODES = ["Team", "PerPerson"]
 
 def _person(pt: ProductTemplate) -> None:
     pt.parameter(
-        G_PERSON, "UserProfileName", "Person's user ID",
-        Type="String", MinLength=1, MaxLength=NAME_MAX_LENGTH, AllowedPattern=NAME_PATTERN,
+        G_PERSON,
+        "UserProfileName",
+        "Person's user ID",
+        Type="String",
+        MinLength=1,
+        MaxLength=NAME_MAX_LENGTH,
+        AllowedPattern=NAME_PATTERN,
         ConstraintDescription="One person, one profile: the person's own identifier (e.g. "
         "jane-doe), 1-63 letters, digits and hyphens, starting and ending with a letter or "
         "digit. Never a shared, team or generic name.",
@@ -85,8 +90,12 @@ def _person(pt: ProductTemplate) -> None:
         f"'{naming.USER_TAG}' tag the person's sign-in must carry. Create-only.",
     )
     pt.parameter(
-        G_PERSON, "SsoUserName", "IAM Identity Center user name (SSO domains)",
-        Type="String", Default="", MaxLength=128,
+        G_PERSON,
+        "SsoUserName",
+        "IAM Identity Center user name (SSO domains)",
+        Type="String",
+        Default="",
+        MaxLength=128,
         AllowedPattern=r"^[\w+=,.@-]*$",
         ConstraintDescription="The person's IAM Identity Center user name, or empty.",
         Description="Only for SSO domains: the person's Identity Center user name. Empty "
@@ -104,8 +113,11 @@ def _domain_links(pt: ProductTemplate, opts: UserProfileOptions) -> None:
         ("DomainKmsKeyArn", "Domain KMS key", "kms-key-arn"),
     ):
         pt.parameter(
-            G_DOMAIN, name, label,
-            Type=ssm, Default=naming.domain_ssm_parameter(key, opts.domain_name),
+            G_DOMAIN,
+            name,
+            label,
+            Type=ssm,
+            Default=naming.domain_ssm_parameter(key, opts.domain_name),
             Description=f"SSM parameter holding the domain's {key}. Keep the default unless "
             "this person belongs to another domain: then replace the domain name in every "
             "path of this group.",
@@ -114,34 +126,51 @@ def _domain_links(pt: ProductTemplate, opts: UserProfileOptions) -> None:
 
 def _role(pt: ProductTemplate, opts: UserProfileOptions) -> None:
     pt.parameter(
-        G_ROLE, "ExecutionRoleMode", "Execution role",
-        Type="String", Default=opts.default_role_mode, AllowedValues=ROLE_MODES,
+        G_ROLE,
+        "ExecutionRoleMode",
+        "Execution role",
+        Type="String",
+        Default=opts.default_role_mode,
+        AllowedValues=ROLE_MODES,
         Description="Team: the domain's team role, or the existing role below if given. "
         "PerPerson: a least-privilege role for this person only (needed for "
         "EnforceHiddenTools).",
     )
     pt.parameter(
-        G_ROLE, "ExistingExecutionRoleArn", "Existing role ARN (optional)",
-        Type="String", Default="",
+        G_ROLE,
+        "ExistingExecutionRoleArn",
+        "Existing role ARN (optional)",
+        Type="String",
+        Default="",
         AllowedPattern=r"^(|arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+)$",
         ConstraintDescription="An IAM role ARN, or empty.",
         Description="With ExecutionRoleMode Team: use this role instead of the domain's "
         "team role. Leave empty with PerPerson.",
     )
     pt.parameter(
-        G_ROLE, "PermissionsBoundaryArn", "Permissions boundary (SSM parameter)",
-        Type="AWS::SSM::Parameter::Value<String>", Default=naming.BOUNDARY_SSM_PARAMETER,
+        G_ROLE,
+        "PermissionsBoundaryArn",
+        "Permissions boundary (SSM parameter)",
+        Type="AWS::SSM::Parameter::Value<String>",
+        Default=naming.BOUNDARY_SSM_PARAMETER,
         Description="SSM parameter holding the boundary every per-person role carries.",
     )
     pt.parameter(
-        G_ROLE, "DrainFunctionArn", "Profile drain function (SSM parameter)",
-        Type="AWS::SSM::Parameter::Value<String>", Default=naming.DRAIN_FUNCTION_SSM_PARAMETER,
+        G_ROLE,
+        "DrainFunctionArn",
+        "Profile drain function (SSM parameter)",
+        Type="AWS::SSM::Parameter::Value<String>",
+        Default=naming.DRAIN_FUNCTION_SSM_PARAMETER,
         Description="SSM parameter holding the bootstrap stack's drain function, which "
         "deletes the person's apps and spaces so terminating this product never fails.",
     )
     pt.parameter(
-        G_ROLE, "EnforceHiddenTools", "Enforce hidden tools with IAM",
-        Type="String", Default="true", AllowedValues=["true", "false"],
+        G_ROLE,
+        "EnforceHiddenTools",
+        "Enforce hidden tools with IAM",
+        Type="String",
+        Default="true",
+        AllowedValues=["true", "false"],
         Description="With a PerPerson role: add explicit IAM denies for every hidden app and "
         "ML tool that has an IAM action (hiding alone is only visibility).",
     )
@@ -150,8 +179,11 @@ def _role(pt: ProductTemplate, opts: UserProfileOptions) -> None:
 def _ui(pt: ProductTemplate, opts: UserProfileOptions) -> None:
     ui.parameters(pt, G_UI, opts.ui, scope="person")
     pt.parameter(
-        G_UI, "DefaultLandingUri", "Lands in",
-        Type="String", Default=STUDIO_LANDING_URI,
+        G_UI,
+        "DefaultLandingUri",
+        "Lands in",
+        Type="String",
+        Default=STUDIO_LANDING_URI,
         AllowedValues=[STUDIO_LANDING_URI, CLASSIC_LANDING_URI],
         Description="studio:: is Studio (new). app:JupyterServer: is Studio Classic: only on "
         "request, with Classic enabled on the domain.",
@@ -160,20 +192,33 @@ def _ui(pt: ProductTemplate, opts: UserProfileOptions) -> None:
 
 def _network(pt: ProductTemplate, opts: UserProfileOptions) -> None:
     pt.parameter(
-        G_NET, "PersonalSecurityGroup", "Personal security group",
-        Type="String", Default="false", AllowedValues=["true", "false"],
+        G_NET,
+        "PersonalSecurityGroup",
+        "Personal security group",
+        Type="String",
+        Default="false",
+        AllowedValues=["true", "false"],
         Description="true: the person's apps get their own security group (isolated from "
         "other people's apps in VpcOnly domains).",
     )
     pt.parameter(
-        G_NET, "CreatePrivateSpace", "Private JupyterLab space",
-        Type="String", Default="false", AllowedValues=["true", "false"],
+        G_NET,
+        "CreatePrivateSpace",
+        "Private JupyterLab space",
+        Type="String",
+        Default="false",
+        AllowedValues=["true", "false"],
         Description="Create a private JupyterLab space owned by this person, named like the "
         "profile.",
     )
     pt.parameter(
-        G_NET, "PrivateSpaceEbsSizeGb", "Private space storage (GB)",
-        Type="Number", Default=opts.space_ebs_gb, MinValue=5, MaxValue=16384,
+        G_NET,
+        "PrivateSpaceEbsSizeGb",
+        "Private space storage (GB)",
+        Type="Number",
+        Default=opts.space_ebs_gb,
+        MinValue=5,
+        MaxValue=16384,
         Description="EBS size of the private space; at most the domain's maximum.",
     )
 
@@ -186,37 +231,58 @@ def _conditions(pt: ProductTemplate) -> list[str]:
     pt.condition("ExistingRole", Not(Equals(Ref("ExistingExecutionRoleArn"), "")))
     pt.condition("CreatePersonalSg", Equals(Ref("PersonalSecurityGroup"), "true"))
     pt.condition("CreateSpace", Equals(Ref("CreatePrivateSpace"), "true"))
-    pt.condition("EnforceOnPersonRole", And(
-        Condition("PerPersonRole"), Equals(Ref("EnforceHiddenTools"), "true"),
-    ))
+    pt.condition(
+        "EnforceOnPersonRole",
+        And(
+            Condition("PerPersonRole"),
+            Equals(Ref("EnforceHiddenTools"), "true"),
+        ),
+    )
     denies = []
     for row in tool_denies.TABLE:
         if not row.enforceable:
             continue
         parameter = "HiddenAppTypes" if row.kind == "app" else "HiddenMlTools"
         pt.condition(f"Hide{row.tool}", list_contains(parameter, row.tool))
-        denies.append(pt.condition(
-            f"Deny{row.tool}", And(Condition("EnforceOnPersonRole"), Condition(f"Hide{row.tool}"))
-        ))
+        denies.append(
+            pt.condition(
+                f"Deny{row.tool}",
+                And(Condition("EnforceOnPersonRole"), Condition(f"Hide{row.tool}")),
+            )
+        )
     return denies
 
 
 def _rules(pt: ProductTemplate) -> None:
-    pt.template.add_rule("PerPersonRoleExcludesExistingRole", {
-        "RuleCondition": {"Fn::Equals": [{"Ref": "ExecutionRoleMode"}, "PerPerson"]},
-        "Assertions": [{
-            "Assert": {"Fn::Equals": [{"Ref": "ExistingExecutionRoleArn"}, ""]},
-            "AssertDescription": "ExecutionRoleMode PerPerson creates the role: leave "
-            "ExistingExecutionRoleArn empty.",
-        }],
-    })
-    pt.template.add_rule("ClassicLandingNeedsClassicVisible", {
-        "RuleCondition": {"Fn::Equals": [{"Ref": "DefaultLandingUri"}, CLASSIC_LANDING_URI]},
-        "Assertions": [{
-            "Assert": {"Fn::Not": [{"Fn::Contains": [{"Ref": "HiddenAppTypes"}, "JupyterServer"]}]},
-            "AssertDescription": "Landing in Studio Classic needs JupyterServer not hidden.",
-        }],
-    })
+    pt.template.add_rule(
+        "PerPersonRoleExcludesExistingRole",
+        {
+            "RuleCondition": {"Fn::Equals": [{"Ref": "ExecutionRoleMode"}, "PerPerson"]},
+            "Assertions": [
+                {
+                    "Assert": {"Fn::Equals": [{"Ref": "ExistingExecutionRoleArn"}, ""]},
+                    "AssertDescription": "ExecutionRoleMode PerPerson creates the role: leave "
+                    "ExistingExecutionRoleArn empty.",
+                }
+            ],
+        },
+    )
+    pt.template.add_rule(
+        "ClassicLandingNeedsClassicVisible",
+        {
+            "RuleCondition": {"Fn::Equals": [{"Ref": "DefaultLandingUri"}, CLASSIC_LANDING_URI]},
+            "Assertions": [
+                {
+                    "Assert": {
+                        "Fn::Not": [{"Fn::Contains": [{"Ref": "HiddenAppTypes"}, "JupyterServer"]}]
+                    },
+                    "AssertDescription": (
+                        "Landing in Studio Classic needs JupyterServer not hidden."
+                    ),
+                }
+            ],
+        },
+    )
 
 
 def role_arn() -> Any:
@@ -232,100 +298,121 @@ def person_tags() -> Tags:
 
 
 def _person_role(pt: ProductTemplate) -> None:
-    pt.template.add_resource(Role(
-        "PersonExecutionRole", Condition="PerPersonRole",
-        Path=naming.EXECUTION_ROLE_PATH,
-        PermissionsBoundary=Ref("PermissionsBoundaryArn"),
-        AssumeRolePolicyDocument=document([execution_role.trust_statement()]),
-        Description=Sub("SageMaker Studio execution role of ${UserProfileName}"),
-        Tags=person_tags(),
-    ))
-    pt.template.add_resource(RolePolicy(
-        "PersonExecutionRolePolicy", Condition="PerPersonRole",
-        RoleName=Ref("PersonExecutionRole"),
-        PolicyName="studio-execution",
-        PolicyDocument=policy(execution_role.base_statements(
-            Ref("DomainId"), GetAtt("PersonExecutionRole", "Arn"), Ref("DomainKmsKeyArn"),
-        )),
-    ))
+    pt.template.add_resource(
+        Role(
+            "PersonExecutionRole",
+            Condition="PerPersonRole",
+            Path=naming.EXECUTION_ROLE_PATH,
+            PermissionsBoundary=Ref("PermissionsBoundaryArn"),
+            AssumeRolePolicyDocument=document([execution_role.trust_statement()]),
+            Description=Sub("SageMaker Studio execution role of ${UserProfileName}"),
+            Tags=person_tags(),
+        )
+    )
+    pt.template.add_resource(
+        RolePolicy(
+            "PersonExecutionRolePolicy",
+            Condition="PerPersonRole",
+            RoleName=Ref("PersonExecutionRole"),
+            PolicyName="studio-execution",
+            PolicyDocument=policy(
+                execution_role.base_statements(
+                    Ref("DomainId"),
+                    GetAtt("PersonExecutionRole", "Arn"),
+                    Ref("DomainKmsKeyArn"),
+                )
+            ),
+        )
+    )
     # One small policy per tool, gated by a resource condition: simpler to read in IAM
     # than one policy of conditional statements, and never an empty policy document.
     for row in tool_denies.TABLE:
         if row.enforceable:
-            pt.template.add_resource(RolePolicy(
-                f"Deny{row.tool}Policy", Condition=f"Deny{row.tool}",
-                RoleName=Ref("PersonExecutionRole"),
-                PolicyName=f"deny-hidden-{row.tool}",
-                PolicyDocument=policy([tool_denies.deny_statement(row, Ref("DomainId"))]),
-            ))
+            pt.template.add_resource(
+                RolePolicy(
+                    f"Deny{row.tool}Policy",
+                    Condition=f"Deny{row.tool}",
+                    RoleName=Ref("PersonExecutionRole"),
+                    PolicyName=f"deny-hidden-{row.tool}",
+                    PolicyDocument=policy([tool_denies.deny_statement(row, Ref("DomainId"))]),
+                )
+            )
 
 
 def _security_group(pt: ProductTemplate) -> None:
     studio_security_group(
-        pt, "PersonalSecurityGroupResource", vpc=Ref("DomainVpcId"),
+        pt,
+        "PersonalSecurityGroupResource",
+        vpc=Ref("DomainVpcId"),
         description="SageMaker Studio apps of one person",
-        peers="The person's apps talk to each other", tags=person_tags(),
+        peers="The person's apps talk to each other",
+        tags=person_tags(),
         condition="CreatePersonalSg",
     )
 
 
 def _profile(pt: ProductTemplate) -> None:
-    pt.template.add_resource(UserProfile(
-        "UserProfile",
-        DomainId=Ref("DomainId"),
-        UserProfileName=Ref("UserProfileName"),
-        SingleSignOnUserIdentifier=If("IsSso", "UserName", NoValue),
-        SingleSignOnUserValue=If(
-            "IsSso", If("SsoUserNameGiven", Ref("SsoUserName"), Ref("UserProfileName")), NoValue
-        ),
-        Tags=person_tags(),
-        UserSettings=UserSettings(
-            ExecutionRole=role_arn(),
-            SecurityGroups=If(
-                "CreatePersonalSg", [Ref("PersonalSecurityGroupResource")], NoValue
+    pt.template.add_resource(
+        UserProfile(
+            "UserProfile",
+            DomainId=Ref("DomainId"),
+            UserProfileName=Ref("UserProfileName"),
+            SingleSignOnUserIdentifier=If("IsSso", "UserName", NoValue),
+            SingleSignOnUserValue=If(
+                "IsSso", If("SsoUserNameGiven", Ref("SsoUserName"), Ref("UserProfileName")), NoValue
             ),
-            StudioWebPortal="ENABLED",
-            DefaultLandingUri=Ref("DefaultLandingUri"),
-            StudioWebPortalSettings=StudioWebPortalSettings(**ui.portal_settings()),
-        ),
-    ))
+            Tags=person_tags(),
+            UserSettings=UserSettings(
+                ExecutionRole=role_arn(),
+                SecurityGroups=If(
+                    "CreatePersonalSg", [Ref("PersonalSecurityGroupResource")], NoValue
+                ),
+                StudioWebPortal="ENABLED",
+                DefaultLandingUri=Ref("DefaultLandingUri"),
+                StudioWebPortalSettings=StudioWebPortalSettings(**ui.portal_settings()),
+            ),
+        )
+    )
 
 
 def _space(pt: ProductTemplate) -> None:
-    pt.template.add_resource(Space(
-        "PrivateSpace", Condition="CreateSpace",
-        DomainId=Ref("DomainId"),
-        SpaceName=Ref("UserProfileName"),
-        SpaceDisplayName=Sub("${UserProfileName} (private JupyterLab)"),
-        OwnershipSettings=OwnershipSettings(
-            OwnerUserProfileName=Ref("UserProfileName")
-        ),
-        SpaceSharingSettings=SpaceSharingSettings(SharingType="Private"),
-        DependsOn=["UserProfile"],
-        SpaceSettings=SpaceSettings(
-            AppType="JupyterLab",
-            SpaceStorageSettings=SpaceStorageSettings(
-                EbsStorageSettings=EbsStorageSettings(
-                    EbsVolumeSizeInGb=Ref("PrivateSpaceEbsSizeGb")
-                )
+    pt.template.add_resource(
+        Space(
+            "PrivateSpace",
+            Condition="CreateSpace",
+            DomainId=Ref("DomainId"),
+            SpaceName=Ref("UserProfileName"),
+            SpaceDisplayName=Sub("${UserProfileName} (private JupyterLab)"),
+            OwnershipSettings=OwnershipSettings(OwnerUserProfileName=Ref("UserProfileName")),
+            SpaceSharingSettings=SpaceSharingSettings(SharingType="Private"),
+            DependsOn=["UserProfile"],
+            SpaceSettings=SpaceSettings(
+                AppType="JupyterLab",
+                SpaceStorageSettings=SpaceStorageSettings(
+                    EbsStorageSettings=EbsStorageSettings(
+                        EbsVolumeSizeInGb=Ref("PrivateSpaceEbsSizeGb")
+                    )
+                ),
             ),
-        ),
-        Tags=person_tags(),
-    ))
+            Tags=person_tags(),
+        )
+    )
 
 
 def _drain(pt: ProductTemplate) -> None:
     """Deleted first on termination (it depends on the profile and, through ``Ref``, on the
     private space), so apps and spaces are gone before CloudFormation deletes them."""
-    pt.template.add_resource(ProfileDrain(
-        "ProfileDrain",
-        DependsOn=["UserProfile"],
-        ServiceToken=Ref("DrainFunctionArn"),
-        ServiceTimeout=900,
-        DomainId=Ref("DomainId"),
-        UserProfileName=Ref("UserProfileName"),
-        PrivateSpace=If("CreateSpace", Ref("PrivateSpace"), ""),
-    ))
+    pt.template.add_resource(
+        ProfileDrain(
+            "ProfileDrain",
+            DependsOn=["UserProfile"],
+            ServiceToken=Ref("DrainFunctionArn"),
+            ServiceTimeout=900,
+            DomainId=Ref("DomainId"),
+            UserProfileName=Ref("UserProfileName"),
+            PrivateSpace=If("CreateSpace", Ref("PrivateSpace"), ""),
+        )
+    )
 
 
 def _outputs(pt: ProductTemplate) -> None:
@@ -346,10 +433,14 @@ def _outputs(pt: ProductTemplate) -> None:
         ("OpenStudio", "How the person opens Studio", how),
     ):
         pt.template.add_output(Output(name, Description=description, Value=value))
-    pt.template.add_output(Output(
-        "PrivateSpaceName", Condition="CreateSpace",
-        Description="The person's private JupyterLab space", Value=Ref("UserProfileName"),
-    ))
+    pt.template.add_output(
+        Output(
+            "PrivateSpaceName",
+            Condition="CreateSpace",
+            Description="The person's private JupyterLab space",
+            Value=Ref("UserProfileName"),
+        )
+    )
 
 
 def generate(options: dict[str, Any] | None = None) -> Any:
@@ -357,10 +448,13 @@ def generate(options: dict[str, Any] | None = None) -> Any:
     if opts.default_role_mode not in ROLE_MODES:
         from factory.options import OptionsError
 
-        raise OptionsError(NAME, [
-            f"option default_role_mode: {opts.default_role_mode!r} not allowed; "
-            f"allowed: {', '.join(ROLE_MODES)}"
-        ])
+        raise OptionsError(
+            NAME,
+            [
+                f"option default_role_mode: {opts.default_role_mode!r} not allowed; "
+                f"allowed: {', '.join(ROLE_MODES)}"
+            ],
+        )
     pt = ProductTemplate(
         "SageMaker Studio user profile for one person (Studio Catalog Factory): "
         "studiouserid-tagged, optional per-person role with enforced hidden tools."

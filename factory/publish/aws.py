@@ -51,7 +51,9 @@ class Clients:
 
 
 def pages(
-    call: Callable[..., dict[str, Any]], result_key: str, token_key: str = "NextPageToken",
+    call: Callable[..., dict[str, Any]],
+    result_key: str,
+    token_key: str = "NextPageToken",
     **params: Any,
 ) -> Iterator[dict[str, Any]]:
     """Items of every page of a Service Catalog list call (input token is `PageToken`)."""

@@ -97,19 +97,31 @@ def _portfolio_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
         live = state.portfolios.get(config.id)
         resource = f"portfolio {config.id}"
         if live is None:
-            yield Change("create", resource, config.display_name, "create_portfolio",
-                         {"portfolio": config.id})
+            yield Change(
+                "create",
+                resource,
+                config.display_name,
+                "create_portfolio",
+                {"portfolio": config.id},
+            )
             continue
         fields = _changed(
-            {"DisplayName": (live.display_name, config.display_name),
-             "Description": (live.description, config.description),
-             "ProviderName": (live.provider_name, config.provider_name)}
+            {
+                "DisplayName": (live.display_name, config.display_name),
+                "Description": (live.description, config.description),
+                "ProviderName": (live.provider_name, config.provider_name),
+            }
         )
         add_tags = _added_tags(live.tags, portfolio_tags(config))
         if fields or add_tags:
             detail = ", ".join([*fields, *(f"tag {k}" for k in add_tags)])
-            yield Change("update", resource, detail, "update_portfolio",
-                         {"portfolio": config.id, "fields": fields, "add_tags": add_tags})
+            yield Change(
+                "update",
+                resource,
+                detail,
+                "update_portfolio",
+                {"portfolio": config.id, "fields": fields, "add_tags": add_tags},
+            )
 
 
 def _changed(pairs: dict[str, tuple[str | None, str | None]]) -> dict[str, str]:
@@ -140,8 +152,9 @@ def _tag_option_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
         if found is None:
             yield Change("create", resource, "", "create_tag_option", {"key": key, "value": value})
         elif not found[1]:
-            yield Change("update", resource, "activate", "activate_tag_option",
-                         {"key": key, "value": value})
+            yield Change(
+                "update", resource, "activate", "activate_tag_option", {"key": key, "value": value}
+            )
 
 
 # --- products and versions ------------------------------------------------------------------
@@ -173,32 +186,53 @@ def _product_changes(
         live = state.products.get(product.id)
         digest = digests[product.id]
         resource = f"product {product.id}"
-        upload = Change("upload", f"template {product.id}", f"sha256:{digest[:12]}",
-                        "upload_template", {"product": product.id, "digest": digest})
+        upload = Change(
+            "upload",
+            f"template {product.id}",
+            f"sha256:{digest[:12]}",
+            "upload_template",
+            {"product": product.id, "digest": digest},
+        )
         if live is None:
             yield upload
-            yield Change("create", resource, f"first version sha256:{digest[:12]}",
-                         "create_product", {"product": product.id, "digest": digest})
+            yield Change(
+                "create",
+                resource,
+                f"first version sha256:{digest[:12]}",
+                "create_product",
+                {"product": product.id, "digest": digest},
+            )
             continue
         yield from _product_update(product, live)
         if live.artifact_for(digest) is None:
             yield upload
             existing = sorted(a.id for a in live.artifacts)
-            yield Change("create", f"{resource} version", f"sha256:{digest[:12]}",
-                         "create_version",
-                         {"product": product.id, "digest": digest, "existing": existing})
+            yield Change(
+                "create",
+                f"{resource} version",
+                f"sha256:{digest[:12]}",
+                "create_version",
+                {"product": product.id, "digest": digest, "existing": existing},
+            )
 
 
 def _product_update(product: Product, live: LiveProduct) -> Iterator[Change]:
     fields = _changed(
-        {name: (live.summary.get(_SUMMARY_FIELD.get(name, name)), value)
-         for name, value in product_fields(product).items()}
+        {
+            name: (live.summary.get(_SUMMARY_FIELD.get(name, name)), value)
+            for name, value in product_fields(product).items()
+        }
     )
     add_tags = _added_tags(live.tags, product_tags(product))
     if fields or add_tags:
         detail = ", ".join([*fields, *(f"tag {k}" for k in add_tags)])
-        yield Change("update", f"product {product.id}", detail, "update_product",
-                     {"product": product.id, "fields": fields, "add_tags": add_tags})
+        yield Change(
+            "update",
+            f"product {product.id}",
+            detail,
+            "update_product",
+            {"product": product.id, "fields": fields, "add_tags": add_tags},
+        )
 
 
 def _version_policy_changes(
@@ -218,25 +252,49 @@ def _version_policy_changes(
         deleted_ids: list[str] = []
         offset = 0 if live.artifact_for(digest) else 1
         for index, artifact in enumerate(ordered, start=offset):
-            change = _policy_change(product, artifact.id, artifact.active, artifact.guidance,
-                                    index, policy.keep_active, policy.keep_deprecated,
-                                    policy.delete_inactive)
+            change = _policy_change(
+                product,
+                artifact.id,
+                artifact.active,
+                artifact.guidance,
+                index,
+                policy.keep_active,
+                policy.keep_deprecated,
+                policy.delete_inactive,
+            )
             if change is not None:
                 if change.op == "delete_version":
                     deleted.append(artifact.key)
                     deleted_ids.append(artifact.id)
                 yield change
-        yield Change("tag", f"product {product.id}", "record enforced version policy",
-                     "tag_versions",
-                     {"product": product.id, "keys": keys, "deleted": deleted,
-                      "deleted_ids": deleted_ids,
-                      "fingerprint_of": [policy.keep_active, policy.keep_deprecated,
-                                         policy.delete_inactive]})
+        yield Change(
+            "tag",
+            f"product {product.id}",
+            "record enforced version policy",
+            "tag_versions",
+            {
+                "product": product.id,
+                "keys": keys,
+                "deleted": deleted,
+                "deleted_ids": deleted_ids,
+                "fingerprint_of": [
+                    policy.keep_active,
+                    policy.keep_deprecated,
+                    policy.delete_inactive,
+                ],
+            },
+        )
 
 
 def _policy_change(
-    product: Product, artifact_id: str, active: bool | None, guidance: str | None,
-    index: int, keep_active: int, keep_deprecated: int, delete_inactive: bool,
+    product: Product,
+    artifact_id: str,
+    active: bool | None,
+    guidance: str | None,
+    index: int,
+    keep_active: int,
+    keep_deprecated: int,
+    delete_inactive: bool,
 ) -> Change | None:
     resource = f"product {product.id} version {artifact_id}"
     if index < keep_active:
@@ -244,8 +302,13 @@ def _policy_change(
     elif index < keep_active + keep_deprecated:
         target = (True, "DEPRECATED")
     elif delete_inactive:
-        return Change("delete", resource, "inactive, beyond policy", "delete_version",
-                      {"product": product.id, "artifact": artifact_id})
+        return Change(
+            "delete",
+            resource,
+            "inactive, beyond policy",
+            "delete_version",
+            {"product": product.id, "artifact": artifact_id},
+        )
     else:
         target = (False, None)
     if active == target[0] and (target[1] is None or guidance == target[1]):
@@ -253,17 +316,27 @@ def _policy_change(
     detail = "active" if target[0] else "inactive"
     if target[1]:
         detail += f", {target[1].lower()}"
-    return Change("update", resource, detail, "update_version",
-                  {"product": product.id, "artifact": artifact_id, "active": target[0],
-                   "guidance": target[1]})
+    return Change(
+        "update",
+        resource,
+        detail,
+        "update_version",
+        {
+            "product": product.id,
+            "artifact": artifact_id,
+            "active": target[0],
+            "guidance": target[1],
+        },
+    )
 
 
 def fingerprint_from_args(args: dict[str, Any], deleted: set[str]) -> str:
     from factory.portfolio import VersionPolicy
 
     keep_active, keep_deprecated, delete_inactive = args["fingerprint_of"]
-    policy = VersionPolicy(keep_active=keep_active, keep_deprecated=keep_deprecated,
-                           delete_inactive=delete_inactive)
+    policy = VersionPolicy(
+        keep_active=keep_active, keep_deprecated=keep_deprecated, delete_inactive=delete_inactive
+    )
     return versions_fingerprint(policy, [k for k in args["keys"] if k not in deleted])
 
 
@@ -290,8 +363,13 @@ def _association_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]
         live = state.portfolios.get(config.id)
         aws_id = _live_product_id(state, ref.product)
         if live is None or aws_id is None or aws_id not in live.product_ids:
-            yield Change("associate", f"portfolio {config.id} product {ref.product}", "",
-                         "associate_product", {"portfolio": config.id, "product": ref.product})
+            yield Change(
+                "associate",
+                f"portfolio {config.id} product {ref.product}",
+                "",
+                "associate_product",
+                {"portfolio": config.id, "product": ref.product},
+            )
 
 
 def desired_constraints(ref: ProductRef) -> dict[str, dict[str, Any]]:
@@ -325,23 +403,43 @@ def _constraint_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
         for kind, parameters in desired.items():
             description = constraint_description(kind, parameters)
             same_type = [c for c in existing if c.type == kind]
-            args = {"portfolio": config.id, "product": ref.product, "type": kind,
-                    "parameters": json.dumps(parameters, sort_keys=True),
-                    "description": description}
+            args = {
+                "portfolio": config.id,
+                "product": ref.product,
+                "type": kind,
+                "parameters": json.dumps(parameters, sort_keys=True),
+                "description": description,
+            }
             if not same_type:
-                yield Change("create", f"{resource} constraint {kind}", "", "create_constraint",
-                             args)
+                yield Change(
+                    "create", f"{resource} constraint {kind}", "", "create_constraint", args
+                )
                 continue
             if same_type[0].description != description:
-                yield Change("update", f"{resource} constraint {kind}", "parameters",
-                             "update_constraint", {**args, "id": same_type[0].id})
+                yield Change(
+                    "update",
+                    f"{resource} constraint {kind}",
+                    "parameters",
+                    "update_constraint",
+                    {**args, "id": same_type[0].id},
+                )
             for extra in same_type[1:]:
-                yield Change("delete", f"{resource} constraint {kind}", "duplicate",
-                             "delete_constraint", {"id": extra.id})
+                yield Change(
+                    "delete",
+                    f"{resource} constraint {kind}",
+                    "duplicate",
+                    "delete_constraint",
+                    {"id": extra.id},
+                )
         for extra in existing:
             if extra.type not in desired and extra.type != "STACKSET":
-                yield Change("delete", f"{resource} constraint {extra.type}", "not in catalog",
-                             "delete_constraint", {"id": extra.id})
+                yield Change(
+                    "delete",
+                    f"{resource} constraint {extra.type}",
+                    "not in catalog",
+                    "delete_constraint",
+                    {"id": extra.id},
+                )
 
 
 # --- principals, TagOption associations, shares ---------------------------------------------
@@ -354,14 +452,22 @@ def _principal_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
         desired = {p.arn: p.type for p in config.principals}
         for arn, kind in desired.items():
             if current.get(arn) != kind:
-                yield Change("associate", f"portfolio {config.id} principal", arn,
-                             "associate_principal",
-                             {"portfolio": config.id, "arn": arn, "type": kind})
+                yield Change(
+                    "associate",
+                    f"portfolio {config.id} principal",
+                    arn,
+                    "associate_principal",
+                    {"portfolio": config.id, "arn": arn, "type": kind},
+                )
         for arn, kind in current.items():
             if arn not in desired:
-                yield Change("disassociate", f"portfolio {config.id} principal", arn,
-                             "disassociate_principal",
-                             {"portfolio": config.id, "arn": arn, "type": kind})
+                yield Change(
+                    "disassociate",
+                    f"portfolio {config.id} principal",
+                    arn,
+                    "disassociate_principal",
+                    {"portfolio": config.id, "arn": arn, "type": kind},
+                )
 
 
 def _desired_resource_tag_options(catalog: Catalog) -> dict[tuple[str, str], set[tuple[str, str]]]:
@@ -371,7 +477,8 @@ def _desired_resource_tag_options(catalog: Catalog) -> dict[tuple[str, str], set
         desired.setdefault(("portfolio", config.id), set())
         for option in config.tag_options:
             targets = (
-                [("portfolio", config.id)] if option.attach_to == "portfolio"
+                [("portfolio", config.id)]
+                if option.attach_to == "portfolio"
                 else [("product", pid) for pid in option.attach_to]
             )
             for target in targets:
@@ -385,14 +492,22 @@ def _tag_option_association_changes(catalog: Catalog, state: LiveState) -> Itera
         live = state.portfolios.get(cid) if kind == "portfolio" else state.products.get(cid)
         current = {by_id.get(tid, ("?", tid)) for tid in (live.tag_option_ids if live else ())}
         for key, value in sorted(pairs - current):
-            yield Change("associate", f"{kind} {cid} tag-option", f"{key}={value}",
-                         "associate_tag_option",
-                         {"kind": kind, "id": cid, "key": key, "value": value})
+            yield Change(
+                "associate",
+                f"{kind} {cid} tag-option",
+                f"{key}={value}",
+                "associate_tag_option",
+                {"kind": kind, "id": cid, "key": key, "value": value},
+            )
         for key, value in sorted(current - pairs):
             if (key, value) in state.tag_options:
-                yield Change("disassociate", f"{kind} {cid} tag-option", f"{key}={value}",
-                             "disassociate_tag_option",
-                             {"kind": kind, "id": cid, "key": key, "value": value})
+                yield Change(
+                    "disassociate",
+                    f"{kind} {cid} tag-option",
+                    f"{key}={value}",
+                    "disassociate_tag_option",
+                    {"kind": kind, "id": cid, "key": key, "value": value},
+                )
 
 
 def _share_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
@@ -419,14 +534,18 @@ def _node_shares(config: Portfolio, live: LivePortfolio | None) -> Iterator[Chan
     for node in sharing.organization_nodes:
         key = (SHARE_TYPE_FOR_NODE[node.type], node.value)
         current = live.shares.get(key) if live else None
-        args = {"portfolio": config.id, "node": {"Type": node.type, "Value": node.value},
-                "share_tag_options": sharing.share_tag_options,
-                "share_principals": sharing.share_principals and node.type != "ACCOUNT"}
+        args = {
+            "portfolio": config.id,
+            "node": {"Type": node.type, "Value": node.value},
+            "share_tag_options": sharing.share_tag_options,
+            "share_principals": sharing.share_principals and node.type != "ACCOUNT",
+        }
         resource = f"portfolio {config.id} share {node.type.lower()} {node.value}"
         if current is None:
             yield Change("share", resource, "", "share", {**args, "op": "create"})
         elif (current.share_tag_options, current.share_principals) != (
-            args["share_tag_options"], args["share_principals"]
+            args["share_tag_options"],
+            args["share_principals"],
         ):
             yield Change("update", resource, "share options", "share", {**args, "op": "update"})
 
@@ -443,15 +562,27 @@ def _orphan_changes(catalog: Catalog, state: LiveState, prune: bool) -> Iterator
         for pid, portfolio in state.portfolios.items():
             for constraint in portfolio.constraints:
                 if constraint.product_id == live.id:
-                    yield Change("delete", f"portfolio {pid} product {logical} constraint "
-                                 f"{constraint.type}", "prune", "delete_constraint",
-                                 {"id": constraint.id})
+                    yield Change(
+                        "delete",
+                        f"portfolio {pid} product {logical} constraint {constraint.type}",
+                        "prune",
+                        "delete_constraint",
+                        {"id": constraint.id},
+                    )
             if live.id in portfolio.product_ids:
-                yield Change("disassociate", f"portfolio {pid} product {logical}", "prune",
-                             "disassociate_product", {"portfolio_aws_id": portfolio.id,
-                                                      "product_aws_id": live.id})
+                yield Change(
+                    "disassociate",
+                    f"portfolio {pid} product {logical}",
+                    "prune",
+                    "disassociate_product",
+                    {"portfolio_aws_id": portfolio.id, "product_aws_id": live.id},
+                )
         for tag_option_id in sorted(live.tag_option_ids):
-            yield Change("disassociate", f"product {logical} tag-option", tag_option_id,
-                         "disassociate_tag_option_id",
-                         {"resource_aws_id": live.id, "tag_option_id": tag_option_id})
+            yield Change(
+                "disassociate",
+                f"product {logical} tag-option",
+                tag_option_id,
+                "disassociate_tag_option_id",
+                {"resource_aws_id": live.id, "tag_option_id": tag_option_id},
+            )
         yield Change("delete", resource, "prune", "delete_product", {"product_aws_id": live.id})

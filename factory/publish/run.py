@@ -52,8 +52,14 @@ def _region(
         state, result.changes = plan_region(clients, catalog, digests, prune=options.prune)
         result.warnings.extend(state.warnings)
         if apply and result.changes:
-            ctx = apply_plan(clients, catalog, state, result.changes, bucket=options.bucket,
-                             stop_after=options.stop_after)
+            ctx = apply_plan(
+                clients,
+                catalog,
+                state,
+                result.changes,
+                bucket=options.bucket,
+                stop_after=options.stop_after,
+            )
             result.applied = ctx.mutations
             result.warnings.extend(ctx.warnings)
     except Exception as exc:  # reported per region; other regions carry on
@@ -61,8 +67,9 @@ def _region(
     return result
 
 
-def run(catalog: Catalog, digests: dict[str, str], options: Options, *, apply: bool
-        ) -> list[RegionResult]:
+def run(
+    catalog: Catalog, digests: dict[str, str], options: Options, *, apply: bool
+) -> list[RegionResult]:
     workers = max(1, min(MAX_REGION_WORKERS, len(options.regions)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [

@@ -136,8 +136,9 @@ def read_state(clients: Clients, catalog: Catalog, digests: dict[str, str]) -> L
     _read_portfolios(clients, catalog, state)
     _read_products(clients, catalog, digests, state)
     if any(p.tag_options for p in catalog.portfolios):
-        for detail in pages(clients.sc.list_tag_options, "TagOptionDetails", "PageToken",
-                            PageSize=20):
+        for detail in pages(
+            clients.sc.list_tag_options, "TagOptionDetails", "PageToken", PageSize=20
+        ):
             key = (detail["Key"], detail["Value"])
             state.tag_options[key] = (detail["Id"], bool(detail.get("Active", True)))
     return state
@@ -170,20 +171,28 @@ def _read_portfolios(clients: Clients, catalog: Catalog, state: LiveState) -> No
 
 def _read_portfolio_details(clients: Clients, config: Portfolio, live: LivePortfolio) -> None:
     sc = clients.sc
-    for principal in pages(sc.list_principals_for_portfolio, "Principals",
-                           PortfolioId=live.id, PageSize=20):
+    for principal in pages(
+        sc.list_principals_for_portfolio, "Principals", PortfolioId=live.id, PageSize=20
+    ):
         live.principals[principal["PrincipalARN"]] = principal["PrincipalType"]
-    for c in pages(sc.list_constraints_for_portfolio, "ConstraintDetails",
-                   PortfolioId=live.id, PageSize=20):
+    for c in pages(
+        sc.list_constraints_for_portfolio, "ConstraintDetails", PortfolioId=live.id, PageSize=20
+    ):
         live.constraints.append(
             LiveConstraint(c["ConstraintId"], c["Type"], c["ProductId"], c.get("Description", ""))
         )
-    for view in pages(sc.search_products_as_admin, "ProductViewDetails",
-                      PortfolioId=live.id, PageSize=20):
+    for view in pages(
+        sc.search_products_as_admin, "ProductViewDetails", PortfolioId=live.id, PageSize=20
+    ):
         live.product_ids.add(view["ProductViewSummary"]["ProductId"])
     for share_type in _share_types(config):
-        for share in pages(sc.describe_portfolio_shares, "PortfolioShareDetails",
-                           PortfolioId=live.id, Type=share_type, PageSize=100):
+        for share in pages(
+            sc.describe_portfolio_shares,
+            "PortfolioShareDetails",
+            PortfolioId=live.id,
+            Type=share_type,
+            PageSize=100,
+        ):
             live.shares[(share_type, share["PrincipalId"])] = LiveShare(
                 bool(share.get("ShareTagOptions")), bool(share.get("SharePrincipals"))
             )
@@ -249,8 +258,11 @@ def _detail_versions_if_needed(
     response = clients.sc.list_provisioning_artifacts(ProductId=live.id)
     live.artifacts = [
         LiveArtifact(
-            a["Id"], a.get("Description", ""), a.get("CreatedTime", 0.0),
-            a.get("Active", True), a.get("Guidance", "DEFAULT"),
+            a["Id"],
+            a.get("Description", ""),
+            a.get("CreatedTime", 0.0),
+            a.get("Active", True),
+            a.get("Guidance", "DEFAULT"),
         )
         for a in response.get("ProvisioningArtifactDetails", [])
     ]

@@ -36,8 +36,10 @@ def main(environment: str = "dev") -> int:
         ]
         codes = [_run(env, *step) for step in steps]
         stats = aws.standin.stats()
-        print(f"\nService Catalog requests: {stats['total']} "
-              f"({stats['mutating']} mutating, {stats['read']} read)")
+        print(
+            f"\nService Catalog requests: {stats['total']} "
+            f"({stats['mutating']} mutating, {stats['read']} read)"
+        )
     if codes != [0, 0]:
         print(f"rehearsal failed: exit codes {codes} (plan must report no change: 0)")
         return 1

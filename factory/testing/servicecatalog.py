@@ -1836,14 +1836,17 @@ class ServiceCatalogBackend:
     ) -> dict[str, Any]:
         product = st.products.get(pp.product_id)
         artifact = product.artifacts.get(pp.artifact_id) if product else None
-        return {**_provisioned_common(pp), **_compact(
-            Tags=_tag_list(pp.tags),
-            PhysicalId=pp.stack_arn,
-            ProductName=product.name if product else None,
-            ProvisioningArtifactName=artifact.name if artifact else None,
-            UserArn=f"arn:aws:iam::{ACCOUNT_ID}:root",
-            UserArnSession=f"arn:aws:iam::{ACCOUNT_ID}:root",
-        )}
+        return {
+            **_provisioned_common(pp),
+            **_compact(
+                Tags=_tag_list(pp.tags),
+                PhysicalId=pp.stack_arn,
+                ProductName=product.name if product else None,
+                ProvisioningArtifactName=artifact.name if artifact else None,
+                UserArn=f"arn:aws:iam::{ACCOUNT_ID}:root",
+                UserArnSession=f"arn:aws:iam::{ACCOUNT_ID}:root",
+            ),
+        }
 
     def _scan_provisioned_products(self, st: RegionState, p: Params) -> dict[str, Any]:
         details = [self._provisioned_product_detail(pp) for pp in st.provisioned.values()]

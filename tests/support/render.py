@@ -84,7 +84,7 @@ def rules_fail(path: str, params: dict[str, str]) -> list[str]:
 
     def ev(node: Any) -> Any:
         if isinstance(node, dict) and len(node) == 1:
-            (fn, arg), = node.items()
+            ((fn, arg),) = node.items()
             ops = {
                 "Ref": lambda a: values[a],
                 "Fn::Equals": lambda a: ev(a[0]) == ev(a[1]),
