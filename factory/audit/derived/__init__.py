@@ -1,29 +1,32 @@
 """Proofs whose requirements are derived from AWS's machine-readable data, not from memory.
 
-Each proof module in this package exposes ``PROOF_ID``, ``TITLE`` and
-``check(inputs: AuditInputs) -> ProofResult``. ``studio-factory audit`` runs every module
-listed in :data:`MODULES`, in that order. A failure names the template, the resource, the
-action, the ARN and the source of the requirement (registry schema, Service Authorization
-Reference, guide), so a reader can check the requirement against AWS's own text.
+Each proof module in this package exposes ``ORDER`` (an int: where the audit prints it),
+``PROOF_ID``, ``TITLE`` and ``check(inputs: AuditInputs) -> ProofResult``; modules whose
+name starts with ``_`` (and ``base``) are helpers. ``studio-factory audit`` discovers and
+runs every proof module, so adding a proof is adding a file. A failure names the template,
+the resource, the action, the ARN and the source of the requirement (registry schema,
+Service Authorization Reference, guide), so a reader can check it against AWS's own text.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+import pkgutil
 from types import ModuleType
 
 from factory.audit.derived.base import AuditInputs, Failure, ProofResult
 
-__all__ = ["MODULES", "AuditInputs", "Failure", "ProofResult", "proof_modules", "run_all"]
-
-#: Proof modules, in the order the audit prints them. Helpers append their module here.
-MODULES: tuple[str, ...] = ()
+__all__ = ["AuditInputs", "Failure", "ProofResult", "proof_modules", "run_all"]
 
 
-def proof_modules() -> Iterator[ModuleType]:
-    for name in MODULES:
-        yield importlib.import_module(f"factory.audit.derived.{name}")
+def proof_modules() -> list[ModuleType]:
+    names = [
+        info.name
+        for info in pkgutil.iter_modules(__path__)
+        if not info.name.startswith("_") and info.name != "base"
+    ]
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in names]
+    return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
 def run_all(inputs: AuditInputs) -> list[ProofResult]:
