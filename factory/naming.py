@@ -56,3 +56,9 @@ def domain_ssm_parameter(key: str, domain: str = DEFAULT_DOMAIN_NAME) -> str:
     if key not in DOMAIN_KEYS:
         raise ValueError(f"unknown domain SSM key {key!r}; allowed: {', '.join(DOMAIN_KEYS)}")
     return f"{DOMAIN_SSM_TEMPLATE.format(domain=domain)}/{key}"
+
+#: Tag every KMS key (and other shared-namespace resource) a catalog product creates carries,
+#: so the launch role's key-management permissions can be scoped to those keys only
+#: (``aws:ResourceTag`` on existing keys, ``aws:RequestTag`` on CreateKey/TagResource).
+MANAGED_BY_TAG = "studio-catalog:managed-by"
+MANAGED_BY_VALUE = "studio-catalog-factory"
