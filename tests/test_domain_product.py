@@ -149,3 +149,33 @@ def test_no_fixed_physical_names():
             assert not isinstance(props.get(key), str), (
                 f"{logical_id}.{key} is fixed: it would collide on a second install"
             )
+
+
+def test_team_role_isolates_spaces_by_source_identity(default_stack):
+    doc = default_stack.get_resource("TeamExecutionRolePolicy").get_property_value("PolicyDocument")
+    owner = by_sid(doc)["OwnSpacesOnly"]["Condition"]["ArnEquals"]
+    assert owner["sagemaker:OwnerUserProfileArn"].endswith("/${aws:SourceIdentity}")
+    domain = default_stack.get_resource("Domain").get_property_value("DomainSettings")
+    assert domain["ExecutionRoleIdentityConfig"] == "USER_PROFILE_NAME"
+
+
+def test_key_policy_allows_alias_deletion_and_key_is_tagged(default_stack):
+    key = default_stack.get_resource("DomainKey")
+    actions = key.get_property_value("KeyPolicy")["Statement"][0]["Action"]
+    assert {"kms:DeleteAlias", "kms:GenerateDataKeyWithoutPlaintext"} <= set(actions)
+    tags = {t["Key"]: t["Value"] for t in key.get_property_value("Tags")}
+    assert tags[naming.MANAGED_BY_TAG] == naming.MANAGED_BY_VALUE
+
+
+def test_presigned_url_output_says_it_carries_the_network_denies(default_stack):
+    description = default_stack.data["Outputs"]["PresignedUrlPolicyArn"]["Description"]
+    assert "CIDRs" in description and "VPC endpoints" in description
+
+
+def test_sso_domain_outputs_its_identity_center_application():
+    assert "SingleSignOnApplicationArn" not in render(PATH, NETWORK).data["Outputs"]
+    template = load(PATH)
+    output = template["Outputs"]["SingleSignOnApplicationArn"]
+    assert output["Condition"] == "IsSso"
+    assert output["Value"] == {"Fn::GetAtt": ["Domain", "SingleSignOnApplicationArn"]}
+    assert "create-application-assignment" in output["Description"]

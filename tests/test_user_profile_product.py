@@ -20,16 +20,15 @@ def _hide(row: tool_denies.ToolDeny) -> dict[str, str]:
     return {"HiddenAppTypes": "", "HiddenMlTools": row.tool}
 
 
+def _policy(stack) -> dict[str, dict]:
+    """Every statement of the per-person role's hidden-tool policy, by Sid ({} if none)."""
+    resource = stack.data["Resources"].get("HiddenToolDenies")
+    return by_sid(resource["Properties"]["PolicyDocument"]) if resource else {}
+
+
 def _denies(stack) -> dict[str, dict]:
-    """Every deny statement of the per-person role's hidden-tool policies, by Sid."""
-    found: dict[str, dict] = {}
-    for resource in stack.data["Resources"].values():
-        props = resource.get("Properties", {})
-        if resource["Type"] == "AWS::IAM::RolePolicy" and props["PolicyName"].startswith(
-            "deny-hidden-"
-        ):
-            found.update(by_sid(props["PolicyDocument"]))
-    return found
+    """The hidden-tool denies, without the shared-space deny every enforced role gets."""
+    return {k: v for k, v in _policy(stack).items() if k != tool_denies.SHARED_SPACES_SID}
 
 
 def test_profile_is_tagged_with_the_person():
@@ -126,14 +125,32 @@ def test_several_hidden_tools_each_get_a_deny_and_unhidden_ones_none():
 
 def test_denies_need_enforcement_and_a_per_person_role():
     hidden = {"HiddenMlTools": "Training"}
-    assert _denies(render(PATH, {**PER_PERSON, **hidden, "EnforceHiddenTools": "false"})) == {}
-    assert _denies(render(PATH, {**ALICE, **hidden})) == {}
+    assert _policy(render(PATH, {**PER_PERSON, **hidden, "EnforceHiddenTools": "false"})) == {}
+    assert _policy(render(PATH, {**ALICE, **hidden})) == {}
 
 
-def test_tool_without_iam_action_adds_no_empty_policy():
+def test_tool_without_iam_action_adds_no_deny_but_the_policy_is_never_empty():
     stack = render(PATH, {**PER_PERSON, "HiddenAppTypes": "", "HiddenMlTools": "Comet"})
     assert _denies(stack) == {}
-    assert not [k for k in stack.data["Resources"] if k.startswith("Deny")]
+    assert set(_policy(stack)) == {tool_denies.SHARED_SPACES_SID}
+
+
+def test_enforced_role_is_kept_out_of_shared_spaces():
+    shared = _policy(render(PATH, PER_PERSON))[tool_denies.SHARED_SPACES_SID]
+    assert shared["Effect"] == "Deny"
+    assert set(shared["Action"]) == {
+        "sagemaker:CreateSpace",
+        "sagemaker:UpdateSpace",
+        "sagemaker:CreateApp",
+    }
+    assert shared["Condition"] == {"StringEquals": {"sagemaker:SpaceSharingType": "Shared"}}
+
+
+def test_hidden_tool_denies_are_one_managed_policy_under_the_catalog_path():
+    policy = render(PATH, PER_PERSON).get_resource("HiddenToolDenies")["Properties"]
+    assert policy["Path"] == "/studio-catalog/"
+    assert "ManagedPolicyName" not in policy
+    assert len(policy["Roles"]) == 1
 
 
 def test_app_deny_covers_every_hideable_app_type():
@@ -169,3 +186,22 @@ def test_outputs_tell_how_to_open_studio():
     outputs = render(PATH, ALICE).data["Outputs"]
     assert {"UserProfileArn", "ExecutionRoleArn", "OpenStudio"} <= set(outputs)
     assert "create-presigned-domain-url" in outputs["OpenStudio"]["Value"]
+
+
+def test_sso_output_gives_the_identity_center_assignment_step():
+    """CloudFormation does not assign the profile (cloudformation-coverage-roadmap#1128)."""
+    stack = render(PATH, {**ALICE, "DomainAuthMode": "SSO", "SsoUserName": "alice@example.com"})
+    how = stack.data["Outputs"]["OpenStudio"]["Value"]
+    assert "roadmap#1128" in how
+    assert "aws sso-admin create-application-assignment --application-arn" in how
+    assert "--principal-type USER" in how
+    assert "AttributeValue=alice@example.com" in how
+
+
+def test_per_person_role_policy_scopes_spaces_and_data_to_the_person():
+    doc = render(PATH, PER_PERSON).get_resource("PersonExecutionRolePolicy")["Properties"]
+    sids = by_sid(doc["PolicyDocument"])
+    owner = sids["OwnSpacesOnly"]["Condition"]["ArnEquals"]["sagemaker:OwnerUserProfileArn"]
+    assert owner.endswith(f":user-profile/{SSM_DEFAULTS['DomainId']}/alice")
+    objects = sids["DefaultBucketOwnPrefixObjects"]["Resource"]
+    assert objects == ["arn:aws:s3:::sagemaker-us-east-1-555555555555/studio/alice/*"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awacs.aws import Deny, Statement
+from awacs.aws import Condition, Deny, Statement, StringEquals
 from troposphere import Sub
 
 from factory.policies.actions import actions
@@ -238,4 +238,26 @@ def deny_statement(row: ToolDeny, domain_id: object) -> Statement:
     ]
     return Statement(
         Sid=statement_sid(row.tool), Effect=Deny, Action=service_actions, Resource=resources
+    )
+
+
+#: Sid of the statement that keeps an enforced person out of shared spaces.
+SHARED_SPACES_SID = "DenySharedSpacesWhereToolsAreEnforced"
+
+
+def deny_shared_spaces() -> Statement:
+    """Shared spaces run as the domain's default space role, not the person's role, so the
+    person's hidden-tool denies do not follow them there (SageMaker Developer Guide,
+    "Amazon SageMaker Studio spaces": profile settings apply to private spaces only). A
+    person whose tools are enforced therefore may not create, change or start apps in
+    shared spaces (``sagemaker:SpaceSharingType``, Service Authorization Reference:
+    CreateSpace, UpdateSpace, CreateApp). Carrying the denies to the space role instead
+    would remove the tools from everyone who shares the domain's default space role.
+    """
+    return Statement(
+        Sid=SHARED_SPACES_SID,
+        Effect=Deny,
+        Action=actions("sagemaker", "CreateSpace", "UpdateSpace", "CreateApp"),
+        Resource=["*"],
+        Condition=Condition(StringEquals({"sagemaker:SpaceSharingType": "Shared"})),
     )

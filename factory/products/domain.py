@@ -222,6 +222,7 @@ def _conditions(pt: ProductTemplate) -> None:
     pt.condition("CreateKey", Equals(Ref("KmsKeyArn"), ""))
     pt.condition("CreateRole", Equals(Ref("ExecutionRoleArn"), ""))
     pt.condition("ClassicEnabled", Equals(Ref("StudioClassic"), "Enabled"))
+    pt.condition("IsSso", Equals(Ref("AuthMode"), "SSO"))
     pt.condition("RestrictSourceIp", list_is_set("PresignedUrlAllowedCidrs"))
     pt.condition("RestrictVpce", list_is_set("PresignedUrlAllowedVpceIds"))
     ui.conditions(pt)
@@ -246,38 +247,77 @@ def _rules(pt: ProductTemplate) -> None:
     )
 
 
-def _key(pt: ProductTemplate) -> None:
-    admin = actions(
-        "kms",
-        "CreateAlias",
-        "DescribeKey",
-        "EnableKey",
-        "EnableKeyRotation",
-        "DisableKey",
-        "DisableKeyRotation",
-        "GetKeyPolicy",
-        "GetKeyRotationStatus",
-        "ListAliases",
-        "ListGrants",
-        "ListKeyPolicies",
-        "ListResourceTags",
-        "PutKeyPolicy",
-        "UpdateAlias",
-        "UpdateKeyDescription",
-        "RevokeGrant",
-        "RetireGrant",
-        "TagResource",
-        "UntagResource",
-        "ScheduleKeyDeletion",
-        "CancelKeyDeletion",
-        "CreateGrant",
-        "Decrypt",
-        "Encrypt",
-        "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext",
-        "ReEncryptFrom",
-        "ReEncryptTo",
+#: Resource types whose registry handlers act on the domain key over the stack's life:
+#: the key and its alias themselves, and the domain (CreateDomain's kms:CreateGrant,
+#: Decrypt, DescribeKey, GenerateDataKeyWithoutPlaintext).
+KEY_LIFE_TYPES = ("AWS::KMS::Key", "AWS::KMS::Alias", "AWS::SageMaker::Domain")
+
+#: Key operations outside CloudFormation's handlers: the execution roles' data-key use
+#: (:func:`factory.policies.execution_role.kms_statement`) and grant housekeeping and key
+#: recovery by administrators (KMS Developer Guide, "Default key policy": key
+#: administrators).
+KEY_EXTRA_ACTIONS = (
+    "Encrypt",
+    "GenerateDataKey",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "ListGrants",
+    "RevokeGrant",
+    "RetireGrant",
+    "CancelKeyDeletion",
+)
+
+
+def key_policy_actions() -> list[str]:
+    """Every KMS action on the key that the stack's life needs, derived from the
+    CloudFormation registry schemas cfn-lint ships (``handlers.*.permissions`` and
+    ``tagging.permissions`` of :data:`KEY_LIFE_TYPES`), kept where the Service Authorization
+    Reference says the action acts on a ``key`` (CreateKey and List* act on ``*`` and mean
+    nothing in a key policy). Alias operations need the key policy's permission as well as
+    the caller's IAM policy (KMS API Reference, CreateAlias / UpdateAlias / DeleteAlias)."""
+    from factory.audit.actions import canonical_action
+
+    found: set[str] = {f"kms:{name}" for name in KEY_EXTRA_ACTIONS}
+    for resource_type in KEY_LIFE_TYPES:
+        schema = registry_schema(resource_type)
+        lists = [h.get("permissions", []) for h in schema.get("handlers", {}).values()]
+        lists.append(schema.get("tagging", {}).get("permissions", []))
+        for permission in (p for group in lists for p in group):
+            action = canonical_action(permission)
+            on_key = action and action.startswith("kms:") and _acts_on_key(action)
+            if action and on_key:
+                found.add(action)
+    return sorted(found)
+
+
+def _acts_on_key(action: str) -> bool:
+    from factory.audit import sar
+
+    return any(rt.name == "key" for rt in sar.resource_types(action))
+
+
+def registry_schema(resource_type: str) -> dict[str, Any]:
+    """The CloudFormation registry schema of ``resource_type``, as bundled in cfn-lint."""
+    import json
+    from pathlib import Path
+
+    import cfnlint
+
+    schemas = Path(cfnlint.__file__).parent / "data" / "schemas"
+    index = json.loads((schemas / "providers" / "us-east-1.json").read_text())
+    schema: dict[str, Any] = json.loads(
+        (schemas / "resources" / f"{index[resource_type]}.json").read_text()
     )
+    return schema
+
+
+def managed_tags(**extra: Any) -> Tags:
+    """Tags of resources the launch role's permissions may be scoped by (key, role, SG)."""
+    return Tags(**{naming.MANAGED_BY_TAG: naming.MANAGED_BY_VALUE, **extra})
+
+
+def _key(pt: ProductTemplate) -> None:
+    names = [action.split(":", 1)[1] for action in key_policy_actions()]
     key_policy = document(
         [
             Statement(
@@ -286,7 +326,7 @@ def _key(pt: ProductTemplate) -> None:
                 Principal=Principal(
                     "AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
                 ),
-                Action=admin,
+                Action=actions("kms", *names),
                 Resource=["*"],
             ),
         ]
@@ -298,6 +338,7 @@ def _key(pt: ProductTemplate) -> None:
             Description=Sub("SageMaker Studio domain ${DomainName}: EBS volumes and EFS home"),
             EnableKeyRotation=True,
             KeyPolicy=key_policy,
+            Tags=managed_tags(**{"studio-catalog:domain": Ref("DomainName")}),
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
         )
@@ -319,7 +360,7 @@ def _security_group(pt: ProductTemplate) -> None:
         vpc=Ref("VpcId"),
         description="SageMaker Studio apps: traffic within the group, HTTPS out",
         peers="Studio apps talk to each other (Classic: JupyterServer to kernels, EFS)",
-        tags=Tags(Name=Sub("sagemaker-studio-${DomainName}")),
+        tags=managed_tags(Name=Sub("sagemaker-studio-${DomainName}")),
     )
 
 
@@ -340,7 +381,7 @@ def _team_role(pt: ProductTemplate) -> None:
             PermissionsBoundary=Ref("PermissionsBoundaryArn"),
             AssumeRolePolicyDocument=document([execution_role.trust_statement()]),
             Description=Sub("Team execution role of SageMaker Studio domain ${DomainName}"),
-            Tags=Tags(**{"studio-catalog:domain": Ref("DomainName")}),
+            Tags=managed_tags(**{"studio-catalog:domain": Ref("DomainName")}),
         )
     )
     pt.template.add_resource(
@@ -430,7 +471,7 @@ def _presigned_url_policy(pt: ProductTemplate) -> None:
             Path=naming.POLICY_PATH,
             Description=Sub(
                 "Open Studio in domain ${DomainName} only as the profile tagged with your own "
-                f"{naming.USER_TAG}"
+                f"{naming.USER_TAG}, only from the allowed networks when set"
             ),
             PolicyDocument=policy(statements),
         )
@@ -473,7 +514,9 @@ def _outputs(pt: ProductTemplate) -> None:
         "ExecutionRoleArn": ("Default execution role", role_arn()),
         "KmsKeyArn": ("KMS key encrypting Studio storage", key_arn()),
         "PresignedUrlPolicyArn": (
-            "Attach to data scientists' roles: open Studio only as their own profile",
+            "Attach to every role people open Studio with (roles you manage yourself): "
+            "presigned URLs only for their own profile, and only from the allowed CIDRs / "
+            "VPC endpoints when set (explicit denies in this policy)",
             Ref("PresignedUrlPolicy"),
         ),
         "SsmPrefix": (
@@ -483,6 +526,17 @@ def _outputs(pt: ProductTemplate) -> None:
     }
     for name, (description, value) in outputs.items():
         pt.template.add_output(Output(name, Description=description, Value=value))
+    pt.template.add_output(
+        Output(
+            "SingleSignOnApplicationArn",
+            Condition="IsSso",
+            Description="IAM Identity Center application of this domain: assign each person "
+            "to it (aws sso-admin create-application-assignment --application-arn <this> "
+            "--principal-id <user ID> --principal-type USER) before launching their "
+            "profile; CloudFormation does not (cloudformation-coverage-roadmap#1128)",
+            Value=GetAtt("Domain", "SingleSignOnApplicationArn"),
+        )
+    )
 
 
 def generate(options: dict[str, Any] | None = None) -> Any:

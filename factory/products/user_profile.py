@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from troposphere import And, Condition, Equals, GetAtt, If, Not, NoValue, Output, Ref, Sub, Tags
 from troposphere.cloudformation import CustomResource
-from troposphere.iam import Role, RolePolicy
+from troposphere.iam import ManagedPolicy, Role, RolePolicy
 from troposphere.sagemaker import (
     EbsStorageSettings,
     OwnershipSettings,
@@ -39,7 +39,7 @@ from factory.studio import (
     NAME_PATTERN,
     STUDIO_LANDING_URI,
 )
-from factory.template import ProductTemplate, document, list_contains, policy
+from factory.template import ProductTemplate, document, list_contains, policy, when
 
 NAME = "studio-user-profile"
 
@@ -99,7 +99,8 @@ def _person(pt: ProductTemplate) -> None:
         AllowedPattern=r"^[\w+=,.@-]*$",
         ConstraintDescription="The person's IAM Identity Center user name, or empty.",
         Description="Only for SSO domains: the person's Identity Center user name. Empty "
-        "uses the user ID above. The person must also be assigned to the Studio app.",
+        "uses the user ID above. Assign the person to the domain's Studio application in IAM "
+        "Identity Center BEFORE launching: CloudFormation does not (see README, SSO).",
     )
 
 
@@ -294,7 +295,16 @@ def role_arn() -> Any:
 
 
 def person_tags() -> Tags:
+    """Tags of the profile and space: never changed after launch (changing Tags on these
+    resources has forced replacement, cloudformation-coverage-roadmap#2094, #1803)."""
     return Tags(**{naming.USER_TAG: Ref("UserProfileName")})
+
+
+def managed_tags() -> Tags:
+    """Tags of resources whose launch-role permissions may be scoped by tag (role, SG)."""
+    return Tags(
+        **{naming.USER_TAG: Ref("UserProfileName"), naming.MANAGED_BY_TAG: naming.MANAGED_BY_VALUE}
+    )
 
 
 def _person_role(pt: ProductTemplate) -> None:
@@ -306,7 +316,7 @@ def _person_role(pt: ProductTemplate) -> None:
             PermissionsBoundary=Ref("PermissionsBoundaryArn"),
             AssumeRolePolicyDocument=document([execution_role.trust_statement()]),
             Description=Sub("SageMaker Studio execution role of ${UserProfileName}"),
-            Tags=person_tags(),
+            Tags=managed_tags(),
         )
     )
     pt.template.add_resource(
@@ -320,23 +330,44 @@ def _person_role(pt: ProductTemplate) -> None:
                     Ref("DomainId"),
                     GetAtt("PersonExecutionRole", "Arn"),
                     Ref("DomainKmsKeyArn"),
+                    owner=Ref("UserProfileName"),
                 )
             ),
         )
     )
-    # One small policy per tool, gated by a resource condition: simpler to read in IAM
-    # than one policy of conditional statements, and never an empty policy document.
-    for row in tool_denies.TABLE:
-        if row.enforceable:
-            pt.template.add_resource(
-                RolePolicy(
-                    f"Deny{row.tool}Policy",
-                    Condition=f"Deny{row.tool}",
-                    RoleName=Ref("PersonExecutionRole"),
-                    PolicyName=f"deny-hidden-{row.tool}",
-                    PolicyDocument=policy([tool_denies.deny_statement(row, Ref("DomainId"))]),
-                )
-            )
+    _hidden_tool_denies(pt)
+
+
+def hidden_tool_statements() -> list[Any]:
+    """The denies of the hidden-tool policy: shared spaces always, each tool when hidden."""
+    return [
+        tool_denies.deny_shared_spaces(),
+        *(
+            when(f"Deny{row.tool}", tool_denies.deny_statement(row, Ref("DomainId")))
+            for row in tool_denies.TABLE
+            if row.enforceable
+        ),
+    ]
+
+
+def _hidden_tool_denies(pt: ProductTemplate) -> None:
+    """One managed policy of conditional denies (limit 6,144 characters) rather than one
+    inline policy per tool, which together exceeded the role's 10,240-character inline
+    budget in aws-us-gov with every tool hidden (IAM User Guide, "IAM and AWS STS quotas").
+    The shared-space deny is unconditional, so the document is never empty."""
+    pt.template.add_resource(
+        ManagedPolicy(
+            "HiddenToolDenies",
+            Condition="EnforceOnPersonRole",
+            Path=naming.POLICY_PATH,
+            Description=Sub(
+                "Hidden Studio tools and shared spaces denied to ${UserProfileName} "
+                "(EnforceHiddenTools)"
+            ),
+            Roles=[Ref("PersonExecutionRole")],
+            PolicyDocument=policy(hidden_tool_statements()),
+        )
+    )
 
 
 def _security_group(pt: ProductTemplate) -> None:
@@ -346,7 +377,7 @@ def _security_group(pt: ProductTemplate) -> None:
         vpc=Ref("DomainVpcId"),
         description="SageMaker Studio apps of one person",
         peers="The person's apps talk to each other",
-        tags=person_tags(),
+        tags=managed_tags(),
         condition="CreatePersonalSg",
     )
 
@@ -358,9 +389,7 @@ def _profile(pt: ProductTemplate) -> None:
             DomainId=Ref("DomainId"),
             UserProfileName=Ref("UserProfileName"),
             SingleSignOnUserIdentifier=If("IsSso", "UserName", NoValue),
-            SingleSignOnUserValue=If(
-                "IsSso", If("SsoUserNameGiven", Ref("SsoUserName"), Ref("UserProfileName")), NoValue
-            ),
+            SingleSignOnUserValue=If("IsSso", _sso_user(), NoValue),
             Tags=person_tags(),
             UserSettings=UserSettings(
                 ExecutionRole=role_arn(),
@@ -415,11 +444,40 @@ def _drain(pt: ProductTemplate) -> None:
     )
 
 
+#: CloudFormation creates the profile but never assigns the person to the domain's IAM
+#: Identity Center application (cloudformation-coverage-roadmap#1128); without that
+#: assignment the person does not see Studio in the access portal. The command's shape is
+#: botocore's sso-admin CreateApplicationAssignment (ApplicationArn, PrincipalId,
+#: PrincipalType USER|GROUP) and identitystore GetUserId (AlternateIdentifier.
+#: UniqueAttribute); the application ARN is the domain's ``SingleSignOnApplicationArn``
+#: attribute (AWS::SageMaker::Domain registry schema), published by the domain product as
+#: its ``SingleSignOnApplicationArn`` output. The AWS::SageMaker::UserProfile reference
+#: says the user (or a group with the user) must be assigned *to create* the profile.
+SSO_ASSIGNMENT = (
+    "${SsoUser} must be assigned to the domain's IAM Identity Center application, which "
+    "CloudFormation does not do (cloudformation-coverage-roadmap#1128); do it before "
+    "launching (or re-launching) this product: IAM Identity Center "
+    "console > Applications > the SageMaker Studio application of domain ${DomainId} > "
+    "Assign users, or aws sso-admin create-application-assignment --application-arn "
+    "<SingleSignOnApplicationArn output of the domain product> --principal-id <user ID: "
+    "aws identitystore get-user-id --identity-store-id <aws sso-admin list-instances> "
+    "--alternate-identifier UniqueAttribute={AttributePath=userName,AttributeValue=${SsoUser}}"
+    "> --principal-type USER"
+)
+
+
+def _sso_user() -> Any:
+    return If("SsoUserNameGiven", Ref("SsoUserName"), Ref("UserProfileName"))
+
+
 def _outputs(pt: ProductTemplate) -> None:
     how = If(
         "IsSso",
-        "Sign in to the IAM Identity Center access portal and choose the SageMaker Studio "
-        "application.",
+        Sub(
+            "Sign in to the IAM Identity Center access portal and choose the SageMaker Studio "
+            "application. " + SSO_ASSIGNMENT + ".",
+            SsoUser=_sso_user(),
+        ),
         Sub(
             "As a principal tagged studiouserid=${UserProfileName}: the SageMaker console, "
             "or aws sagemaker create-presigned-domain-url --domain-id ${DomainId} "
