@@ -70,6 +70,7 @@ from factory.audit.resolver import (
 __all__ = [
     "AllowEntry",
     "AllowListError",
+    "Caller",
     "Decision",
     "Finding",
     "HygieneReport",
@@ -85,12 +86,14 @@ __all__ = [
     "allowed_requests",
     "apply_allow_list",
     "evaluate",
+    "evaluate_resource_policy",
     "expand_action_pattern",
     "is_write_action",
     "known_actions",
     "load_allow_list",
     "parse_allow_list",
     "principal_can_any",
+    "principal_matches",
     "resolve_principals",
     "resolve_value",
     "scan_template",
@@ -318,4 +321,149 @@ def principal_can_any(
         allowed_requests(
             policies, action_pattern, resources, context, policy_resources=policy_resources
         )
+    )
+
+
+# --- Resource-based policies (trust policies, bucket and key policies) -----------------------
+#
+# IAM User Guide, "AWS JSON policy elements: Principal" and "NotPrincipal": an account
+# principal (a 12-digit ID or arn:<partition>:iam::<account>:root) stands for every principal of
+# that account, whose own identity policies must then allow the request too (not evaluated
+# here: reported as a caveat); a role principal matches the role and its sessions; Service and
+# Federated principals match exactly; "*" (or {"AWS": "*"}) matches everyone.
+
+_ACCOUNT_ID_DIGITS = 12
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sends a request to a resource-based policy.
+
+    ``kind`` is ``AWS`` (``arn`` is the IAM user or role ARN, ``session_arn`` the assumed-role
+    session, if any), ``Service`` (``arn`` is e.g. ``lambda.amazonaws.com``) or ``Federated``
+    (``arn`` is the SAML/OIDC provider ARN or ``cognito-identity.amazonaws.com``).
+    """
+
+    kind: str
+    arn: str
+    session_arn: str | None = None
+
+    @property
+    def account(self) -> str | None:
+        parts = self.arn.split(":")
+        return parts[4] if self.kind == "AWS" and len(parts) > 5 else None
+
+
+def _account_of_principal(value: str) -> str | None:
+    if value.isdigit() and len(value) == _ACCOUNT_ID_DIGITS:
+        return value
+    parts = value.split(":")
+    if len(parts) == 6 and parts[2] == "iam" and parts[5] == "root":
+        return parts[4]
+    return None
+
+
+def _aws_value_matches(value: str, caller: Caller) -> bool:
+    if value == "*":
+        return True
+    if caller.kind != "AWS":
+        return False
+    account = _account_of_principal(value)
+    if account is not None:
+        return account == caller.account
+    return value in (caller.arn, caller.session_arn)
+
+
+def principal_matches(element: Any, caller: Caller) -> bool:
+    """Does a ``Principal`` element name the caller? Wildcards other than "*" match nothing."""
+    if element == "*":
+        return True
+    if not isinstance(element, Mapping):
+        raise PolicyError(f"invalid Principal element {element!r}")
+    for kind, raw in element.items():
+        values = [str(value) for value in as_list(raw)]
+        if kind == "AWS" and any(_aws_value_matches(value, caller) for value in values):
+            return True
+        if kind in ("Service", "Federated") and kind == caller.kind and caller.arn in values:
+            return True
+    return False
+
+
+def _names_account(element: Any) -> bool:
+    if not isinstance(element, Mapping):
+        return False
+    return any(
+        _account_of_principal(str(value)) is not None for value in as_list(element.get("AWS"))
+    )
+
+
+def _resource_statement_matches(
+    statement: Mapping[str, Any],
+    request: Request,
+    caller: Caller,
+    context: NormalContext,
+    variables: NormalContext | None,
+) -> bool:
+    if "Principal" in statement:
+        named = principal_matches(statement["Principal"], caller)
+    elif "NotPrincipal" in statement:
+        named = not principal_matches(statement["NotPrincipal"], caller)
+    else:
+        raise PolicyError("resource-based policy statement has neither Principal nor NotPrincipal")
+    if not named or not _action_matches(statement, request.action):
+        return False
+    if ("Resource" in statement or "NotResource" in statement) and not _resource_matches(
+        statement, request.resource, variables
+    ):
+        return False
+    return condition_matches(statement.get("Condition", {}), context, variables)
+
+
+def _caller_context(request: Request, caller: Caller) -> dict[str, tuple[str, ...]]:
+    context = normalize_context(request.context)
+    if caller.kind == "AWS":
+        context.setdefault("aws:principalarn", (caller.arn,))
+        if caller.account:
+            context.setdefault("aws:principalaccount", (caller.account,))
+    return context
+
+
+def evaluate_resource_policy(
+    document: Mapping[str, Any], request: Request, caller: Caller, name: str = "resource policy"
+) -> Decision:
+    """Decide a request against one resource-based policy (e.g. a role's trust policy).
+
+    An explicit Deny matching the caller wins; otherwise an Allow must match. When the
+    allowing statement names the caller's whole account, the caller's identity policies must
+    allow the request as well: that is returned as a caveat, not evaluated.
+    """
+    context = _caller_context(request, caller)
+    variables = _variables(document, context)
+    allows: list[StatementRef] = []
+    denies: list[StatementRef] = []
+    caveats: list[str] = []
+    for index, statement in enumerate(statements(document)):
+        ref = StatementRef(name, index, statement.get("Sid"), _effect(statement))
+        try:
+            matched = _resource_statement_matches(statement, request, caller, context, variables)
+        except UnresolvedVariableError as error:
+            caveats.append(f"{ref.describe()} skipped: ${{{error.variable}}} has no value")
+            continue
+        if not matched:
+            continue
+        (allows if ref.effect == "Allow" else denies).append(ref)
+        if ref.effect == "Allow" and _names_account(statement.get("Principal")):
+            caveats.append(f"{ref.describe()} delegates to the caller's own identity policies")
+    if denies:
+        return Decision(
+            request,
+            False,
+            f"explicit deny by {denies[0].describe()}",
+            tuple(denies),
+            tuple(caveats),
+        )
+    if not allows:
+        return Decision(request, False, "no allow", (), tuple(caveats))
+    return Decision(
+        request, True, f"allowed by {allows[0].describe()}", tuple(allows), tuple(caveats)
     )
