@@ -31,7 +31,12 @@ ROLE = "AWS::IAM::Role"
 MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
 INLINE_POLICY = "AWS::IAM::Policy"
 ROLE_POLICY = "AWS::IAM::RolePolicy"
+LAMBDA_FUNCTION = "AWS::Lambda::Function"
+LOG_GROUP = "AWS::Logs::LogGroup"
 IMPORT_PREFIX = "Fn::ImportValue:"
+#: A context key ``Fn::GetAtt:<LogicalId>.<Attribute>`` gives that attribute a realistic value
+#: (e.g. a domain ID ``d-xxxxxxxxxxxx``); without it, non-ARN attributes stay placeholders.
+GETATT_PREFIX = "Fn::GetAtt:"
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -201,6 +206,9 @@ class TemplateResolver:
         )
         if logical_id not in self.resources:
             raise ResolveError(f"Fn::GetAtt to unknown resource {logical_id!r}")
+        override = f"{GETATT_PREFIX}{logical_id}.{attribute}"
+        if override in self.context:
+            return scalar_text(self.context[override])
         kind = self.resources[logical_id].get("Type")
         arn = self.arn_of(logical_id) if (kind, attribute) in _ARN_ATTRIBUTES else None
         return arn or f"{logical_id}.{attribute}"
@@ -224,7 +232,8 @@ class TemplateResolver:
         return path if path.endswith("/") else path + "/"
 
     def arn_of(self, logical_id: str) -> str:
-        """Placeholder ARN of a role, managed policy, bucket or KMS key in the template."""
+        """Placeholder ARN of a role, managed policy, bucket, KMS key, Lambda function or log
+        group in the template (the name property, else the logical id)."""
         kind = self.resources[logical_id].get("Type")
         partition = self.context["AWS::Partition"]
         account = self.context["AWS::AccountId"]
@@ -236,9 +245,15 @@ class TemplateResolver:
             return f"arn:{partition}:iam::{account}:policy{self._path(logical_id)}{name}"
         if kind == "AWS::S3::Bucket":
             return f"arn:{partition}:s3:::{self._name(logical_id, 'BucketName')}"
+        region = self.context["AWS::Region"]
         if kind == "AWS::KMS::Key":
-            region = self.context["AWS::Region"]
             return f"arn:{partition}:kms:{region}:{account}:key/{logical_id}"
+        if kind == LAMBDA_FUNCTION:
+            name = self._name(logical_id, "FunctionName")
+            return f"arn:{partition}:lambda:{region}:{account}:function:{name}"
+        if kind == LOG_GROUP:
+            name = self._name(logical_id, "LogGroupName")
+            return f"arn:{partition}:logs:{region}:{account}:log-group:{name}:*"
         raise ResolveError(f"no ARN placeholder for {kind} {logical_id}")
 
     def condition(self, name: str) -> bool:
@@ -280,6 +295,8 @@ _ARN_ATTRIBUTES = frozenset(
         (MANAGED_POLICY, "PolicyArn"),
         ("AWS::S3::Bucket", "Arn"),
         ("AWS::KMS::Key", "Arn"),
+        (LAMBDA_FUNCTION, "Arn"),
+        (LOG_GROUP, "Arn"),
     }
 )
 
