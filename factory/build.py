@@ -20,12 +20,22 @@ from factory.launch import LAUNCH
 from factory.lint import DEFAULT_REGIONS, Finding, lint_many
 from factory.products import PRODUCTS
 
-#: CloudFormation accepts at most this many bytes in a template body sent directly
-#: (Service Catalog uploads go through S3, which allows 1 MB, but staying under the direct
-#: limit keeps ``aws cloudformation validate-template --template-body`` usable).
+#: CloudFormation accepts at most this many bytes in a template sent as ``TemplateBody``
+#: (CloudFormation User Guide, "CloudFormation quotas": template body size in a request).
 DIRECT_UPLOAD_LIMIT = 51_200
 
+#: ... and 1 MB in a template read from S3 (``TemplateURL``; same quotas page). Service Catalog
+#: loads product templates from S3, and the bootstrap is deployed with
+#: ``aws cloudformation deploy --s3-bucket`` (or as a StackSet from S3), so S3's limit applies.
+S3_UPLOAD_LIMIT = 1_048_576
+
 OUTPUT_DIRS = {"product": "templates", "launch": "launch"}
+
+#: How each kind of template reaches CloudFormation, and the size limit that path imposes.
+UPLOAD_PATHS = {
+    "product": ("S3", S3_UPLOAD_LIMIT),  # Service Catalog copies and loads it from S3
+    "launch": ("S3", S3_UPLOAD_LIMIT),  # aws cloudformation deploy --s3-bucket, StackSets
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,20 @@ class Artifact:
     @property
     def size(self) -> int:
         return len(self.text.encode())
+
+    @property
+    def upload_path(self) -> str:
+        return UPLOAD_PATHS[self.kind][0]
+
+    @property
+    def limit(self) -> int:
+        """The template size limit of the way this template reaches CloudFormation."""
+        return UPLOAD_PATHS[self.kind][1]
+
+    @property
+    def fits_template_body(self) -> bool:
+        """Small enough for ``--template-body`` (validate-template, direct create-stack)."""
+        return self.size <= DIRECT_UPLOAD_LIMIT
 
 
 def render(template: Template) -> str:
@@ -81,9 +105,9 @@ def lint(artifacts: Sequence[Artifact], regions: Sequence[str] = DEFAULT_REGIONS
 
 def size_findings(artifacts: Sequence[Artifact]) -> list[Finding]:
     return [
-        Finding(a.path, 1, 1, "SIZE", f"{a.size} bytes exceeds {DIRECT_UPLOAD_LIMIT}")
+        Finding(a.path, 1, 1, "SIZE", f"{a.size} bytes exceeds {a.limit} ({a.upload_path})")
         for a in artifacts
-        if a.size > DIRECT_UPLOAD_LIMIT
+        if a.size > a.limit
     ]
 
 

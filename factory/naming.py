@@ -39,8 +39,16 @@ DEFAULT_LAUNCH_ROLE_NAME = "StudioCatalogLaunchRole"
 #: portfolios can name them with an account-free IAM_PATTERN despite generated names.
 PERSONA_ROLE_PATH = "/studio-catalog/personas/"
 
-#: Managed policies created by products and the bootstrap stack live under this path.
+#: Managed policies created by products live under this path; the launch role may create and
+#: change policies only here.
 POLICY_PATH = "/studio-catalog/"
+
+#: The bootstrap stack's own managed policies (the permissions boundary, part of the launch
+#: role's policy) live outside :data:`POLICY_PATH` (``policy/studio-catalog/*`` does not match
+#: ``policy/studio-catalog-bootstrap/...``), so no grant on product policies can ever reach the
+#: ceiling of the roles products create, or the launch role's own permissions (issue 7, "No
+#: escalation through the boundary").
+BOOTSTRAP_POLICY_PATH = "/studio-catalog-bootstrap/"
 
 #: Roles created by products live under this path; the launch role may create roles only
 #: here, and only with the permissions boundary attached.
@@ -56,6 +64,7 @@ def domain_ssm_parameter(key: str, domain: str = DEFAULT_DOMAIN_NAME) -> str:
     if key not in DOMAIN_KEYS:
         raise ValueError(f"unknown domain SSM key {key!r}; allowed: {', '.join(DOMAIN_KEYS)}")
     return f"{DOMAIN_SSM_TEMPLATE.format(domain=domain)}/{key}"
+
 
 #: Tag every KMS key (and other shared-namespace resource) a catalog product creates carries,
 #: so the launch role's key-management permissions can be scoped to those keys only

@@ -99,11 +99,13 @@ def app(name: str, app_type: str, status: str, space: str | None = None) -> dict
     return {"DomainId": DOMAIN, "AppType": app_type, "AppName": name, "Status": status, **owner}
 
 
-def space(name: str, owner: str | None = PROFILE, status: str = "InService") -> dict[str, Any]:
+def space(
+    name: str, owner: str | None = PROFILE, status: str = "InService", sharing: str = "Private"
+) -> dict[str, Any]:
     result: dict[str, Any] = {"DomainId": DOMAIN, "SpaceName": name, "Status": status}
     if owner:
         result["OwnershipSettingsSummary"] = {"OwnerUserProfileName": owner}
-        result["SpaceSharingSettingsSummary"] = {"SharingType": "Private"}
+        result["SpaceSharingSettingsSummary"] = {"SharingType": sharing}
     return result
 
 
@@ -196,7 +198,7 @@ def test_delete_with_no_apps_and_no_owned_spaces(sagemaker: Any, stubber: Stubbe
 
     assert response == {
         "Status": SUCCESS,
-        "Reason": f"user profile {PROFILE} has no apps or spaces left",
+        "Reason": f"user profile {PROFILE} has no apps or private spaces left",
         "PhysicalResourceId": f"{DOMAIN}/{PROFILE}",
         "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/user-alice/guid",
         "RequestId": "req-1",
@@ -566,4 +568,71 @@ def test_module_is_self_contained_for_inline_embedding() -> None:
         "urllib",
     }
     assert "def handler(" in source
-    assert len(source.encode()) < 12 * 1024
+    # Embedded verbatim (docstrings included): the ZipFile limit is 4 MB (registry schema of
+    # AWS::Lambda::Function, Code.ZipFile); stay far below it.
+    assert len(source.encode()) < 64 * 1024
+
+
+def test_shared_spaces_are_never_touched_even_when_the_person_owns_them(
+    sagemaker: Any, stubber: Stubber
+) -> None:
+    """Issue 7: a shared space is the team's; only the person's private spaces go."""
+    spaces = [space("team-shared", sharing="Shared"), space(SPACE)]
+    expect_profile_apps(stubber, [])
+    expect_spaces(stubber, spaces)
+    expect_space_apps(stubber, [])
+    expect_delete_space(stubber)
+    expect_profile_apps(stubber, [])
+    expect_spaces(stubber, [space("team-shared", sharing="Shared")])
+
+    response = run(sagemaker)
+
+    assert response["Status"] == SUCCESS
+    assert "shared spaces it owns were left for their users: team-shared" in response["Reason"]
+
+
+def test_space_without_a_sharing_type_is_not_assumed_private(
+    sagemaker: Any, stubber: Stubber
+) -> None:
+    legacy = space("legacy", sharing="Private")
+    del legacy["SpaceSharingSettingsSummary"]
+    expect_profile_apps(stubber, [])
+    expect_spaces(stubber, [legacy])
+
+    assert run(sagemaker)["Status"] == SUCCESS
+
+
+def test_apps_of_shared_spaces_listed_under_the_profile_are_left_running(
+    sagemaker: Any, stubber: Stubber
+) -> None:
+    """An app in someone's shared space is not the person's own app, whatever the listing says."""
+    shared_app = app("default", "JupyterLab", "InService", space="team-shared")
+    expect_profile_apps(stubber, [shared_app, app("default", "CodeEditor", "InService")])
+    expect_delete_app(stubber, "default", "CodeEditor")
+    expect_spaces(stubber, [space("team-shared", owner="bob", sharing="Shared")])
+    expect_profile_apps(stubber, [shared_app, app("default", "CodeEditor", "Deleted")])
+    expect_spaces(stubber, [space("team-shared", owner="bob", sharing="Shared")])
+
+    assert run(sagemaker)["Status"] == SUCCESS
+
+
+def test_retry_after_a_timeout_carries_on_where_sagemaker_is(
+    sagemaker: Any, stubber: Stubber
+) -> None:
+    """The docstring's promise: a second invocation (Retry delete) is idempotent."""
+    at_deadline_ms = int(drain_function.SAFETY_MARGIN_SECONDS * 1000)
+    expect_profile_apps(stubber, [app("default", "JupyterLab", "InService")])
+    expect_delete_app(stubber, "default", "JupyterLab")
+    expect_spaces(stubber, [])
+    assert run(sagemaker, remaining_ms=at_deadline_ms)["Status"] == FAILED
+
+    expect_profile_apps(stubber, [app("default", "JupyterLab", "Deleting")])
+    expect_spaces(stubber, [])
+    expect_profile_apps(stubber, [app("default", "JupyterLab", "Deleted")])
+    expect_spaces(stubber, [])
+    assert run(sagemaker)["Status"] == SUCCESS
+
+
+def test_drain_documents_duration_and_retry() -> None:
+    doc = drain_function.__doc__ or ""
+    assert "minutes" in doc and "Retry delete" in doc and "shared spaces" in doc

@@ -27,12 +27,23 @@ def _load_options(path: Path | None) -> dict:
 
 
 def _summary(artifacts: list[build.Artifact], console: Console) -> None:
-    table = Table(title="Templates", title_justify="left")
-    for column in ("template", "resources", "parameters", "bytes", "of 51,200"):
+    table = Table(
+        title="Templates",
+        title_justify="left",
+        caption=f"body: whether it also fits the {build.DIRECT_UPLOAD_LIMIT:,}-byte TemplateBody "
+        "limit (validate-template --template-body); deploys go through S3.",
+        caption_justify="left",
+    )
+    columns = ("template", "resources", "parameters", "bytes", "limit", "used", "body")
+    for column in columns:
         table.add_column(column, justify="left" if column == "template" else "right")
     for a in artifacts:
-        share = f"{a.size / build.DIRECT_UPLOAD_LIMIT:.0%}"
-        table.add_row(a.path, str(a.resources), str(a.parameters), f"{a.size:,}", share)
+        share = f"{a.size / a.limit:.0%}"
+        limit = f"{a.limit:,} ({a.upload_path})"
+        body = "fits" if a.fits_template_body else f"> {build.DIRECT_UPLOAD_LIMIT:,}"
+        table.add_row(
+            a.path, str(a.resources), str(a.parameters), f"{a.size:,}", limit, share, body
+        )
     console.print(table)
 
 

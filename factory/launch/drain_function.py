@@ -2,16 +2,30 @@
 
 DeleteUserProfile fails with ResourceInUse while the profile has apps or owns spaces
 (cloudformation-coverage-roadmap#1754). The resource (properties DomainId, UserProfileName)
-DependsOn the UserProfile, so on stack deletion it goes first: Delete removes the profile's apps,
-the apps of the spaces it owns and those spaces, then answers SUCCESS. Create and Update do
-nothing; PhysicalResourceId is "<DomainId>/<UserProfileName>", so only a different profile
-replaces the resource (whose Delete then drains the old profile).
+DependsOn the UserProfile, so on stack deletion it goes first: Delete removes the profile's own
+apps, then the apps of the profile's *private* spaces and those spaces, then answers SUCCESS.
+Create and Update do nothing; PhysicalResourceId is "<DomainId>/<UserProfileName>", so only a
+different profile replaces the resource (whose Delete then drains the old profile).
 
-Delete runs reconcile rounds rather than fixed phases: each round re-lists apps and owned spaces,
-deletes what is live, and reports what is still going away, so apps an open Studio tab restarts
-mid-drain are caught too. ResourceInUse means "retry next round", ResourceNotFound "already
-gone". The loop gives up SAFETY_MARGIN_SECONDS before the Lambda timeout with FAILED naming what
-is still running, so the stack never waits on a silent timeout.
+What it never touches: shared spaces (SpaceSharingType Shared), even those the person created,
+because other people work in them (their apps and EBS volume belong to the team), and spaces and
+apps of other profiles. A shared space the person owns is named in the SUCCESS reason and the log;
+if SageMaker then refuses to delete the profile because of it, an administrator decides what
+happens to that space (delete it, or keep the profile), not this function.
+
+Delete runs reconcile rounds rather than fixed phases: each round re-lists the apps and private
+spaces, deletes what is live, and reports what is still going away, so apps an open Studio tab
+restarts mid-drain are caught too. ResourceInUse means "retry next round", ResourceNotFound
+"already gone". The loop gives up SAFETY_MARGIN_SECONDS before the Lambda timeout (900 s) with
+FAILED naming what is still running, so the stack never waits on a silent timeout.
+
+How long it takes: deleting an app usually takes one to a few minutes (SageMaker stops the
+instance and detaches the space's EBS volume); a space is deleted after its apps are gone, again
+in minutes. A drain normally finishes in under 10 minutes. If it does not, the stack shows
+DELETE_FAILED with the apps and spaces still going away; retrying the delete (Service Catalog
+"Terminate" again, or CloudFormation "Retry delete") invokes the function again, which re-lists
+and carries on from wherever SageMaker is: every step is idempotent, nothing is deleted twice
+and nothing already gone is an error. A Failed app gets one delete attempt per invocation.
 
 Embedded verbatim as Code.ZipFile (python3.12, index.handler): standard library and boto3 only,
 and the response is PUT with urllib since cfnresponse is not provided to every runtime. Exactly
@@ -117,6 +131,7 @@ class Drainer:
         self.client, self.domain_id, self.profile = client, domain_id, profile
         self.failed_apps_retried: set[tuple[str, ...]] = set()
         self.spaces_deleted: set[str] = set()
+        self.shared_spaces_left: list[str] = []
 
     def run(self, deadline: float) -> tuple[str, str]:
         while True:
@@ -126,8 +141,8 @@ class Drainer:
                 self.log("profile-gone")
                 return SUCCESS, f"user profile {self.profile} no longer exists"
             if not (apps or spaces):
-                self.log("drained")
-                return SUCCESS, f"user profile {self.profile} has no apps or spaces left"
+                self.log("drained", shared_spaces_left=self.shared_spaces_left)
+                return SUCCESS, self.drained_reason()
             self.log("waiting", apps=apps, spaces=spaces)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -139,9 +154,11 @@ class Drainer:
         apps = self.fetch("list_apps", "Apps", UserProfileNameEquals=self.profile)
         if apps is None:
             raise ProfileGone
-        busy_apps = [_describe_app(app) for app in apps if self.settle_app(app)]
+        # Apps in a space are settled with their space below, and only in private spaces.
+        own = [app for app in apps if not app.get("SpaceName")]
+        busy_apps = [_describe_app(app) for app in own if self.settle_app(app)]
         busy_spaces = []
-        for space in self.owned_spaces():
+        for space in self.private_spaces():
             name, status = space["SpaceName"], space.get("Status", "")
             if status != "Deleting":
                 space_apps = self.fetch("list_apps", "Apps", SpaceNameEquals=name) or []
@@ -164,11 +181,21 @@ class Drainer:
                 return None
             raise
 
-    def owned_spaces(self) -> list[dict[str, Any]]:
+    def private_spaces(self) -> list[dict[str, Any]]:
+        """The profile's own private spaces; remembers the shared ones it owns, untouched."""
         spaces = self.fetch("list_spaces", "Spaces")
         if spaces is None:
             raise ProfileGone
-        return [space for space in spaces if _owner(space) == self.profile]
+        owned = [space for space in spaces if _owner(space) == self.profile]
+        self.shared_spaces_left = sorted(s["SpaceName"] for s in owned if not _is_private(s))
+        return [space for space in owned if _is_private(space)]
+
+    def drained_reason(self) -> str:
+        reason = f"user profile {self.profile} has no apps or private spaces left"
+        if self.shared_spaces_left:
+            shared = ", ".join(self.shared_spaces_left)
+            reason += f"; shared spaces it owns were left for their users: {shared}"
+        return reason
 
     def settle_app(self, app: dict[str, Any]) -> bool:
         """Delete the app if needed; return whether it still blocks the profile's deletion.
@@ -222,6 +249,11 @@ class Drainer:
 
 def _owner(space: dict[str, Any]) -> str | None:
     return (space.get("OwnershipSettingsSummary") or {}).get("OwnerUserProfileName")
+
+
+def _is_private(space: dict[str, Any]) -> bool:
+    """Only an explicit Private sharing type counts: a missing one is never assumed private."""
+    return (space.get("SpaceSharingSettingsSummary") or {}).get("SharingType") == "Private"
 
 
 def _describe_app(app: dict[str, Any]) -> str:
