@@ -141,7 +141,6 @@ def test_domain_key_users_are_covered(committed: dict[str, Any]) -> None:
     assert grant and "AWS::SageMaker::Domain" in grant[0].source
 
 
-@pytest.mark.xfail(reason="templates being fixed", strict=False)
 def test_committed_templates_pass(committed: dict[str, Any]) -> None:
     result = key_policies.check(AuditInputs(committed, ROOT))
     assert result.ok, "\n".join(f.line() for f in result.failures)

@@ -170,7 +170,6 @@ def test_ssm_parameter_types_need_get_parameters(committed: dict[str, Any]) -> N
     assert "Parameters/DomainId" in names and "Parameters/PermissionsBoundaryArn" in names
 
 
-@pytest.mark.xfail(reason="templates being fixed", strict=False)
 def test_committed_templates_pass(committed: dict[str, Any]) -> None:
     inputs = AuditInputs(committed, ROOT)
     for proof in (launch_handlers, launch_service_catalog):

@@ -115,7 +115,6 @@ def test_proof_is_discovered_in_order() -> None:
     assert persona_jobs.ORDER == 80
 
 
-@pytest.mark.xfail(reason="templates being fixed", strict=False)
 def test_committed_templates_pass() -> None:
     result = persona_jobs.check(AuditInputs(all_templates(), ROOT))
     assert result.checked > 40

@@ -182,7 +182,6 @@ def test_mutation_scoping_a_star_only_action_in_the_launch_role_fails(committed)
     )
 
 
-@pytest.mark.xfail(reason="templates being fixed", strict=False)
 def test_committed_templates_pass(committed) -> None:
     result = scope.check(AuditInputs(committed))
     assert [f.line() for f in result.failures] == []
@@ -289,6 +288,5 @@ def test_mutation_an_oversized_managed_policy_fails(committed) -> None:
     )
 
 
-@pytest.mark.xfail(reason="templates being fixed", strict=False)
 def test_committed_templates_pass_sizes(committed) -> None:
     assert [f.line() for f in sizes.check(AuditInputs(committed)).failures] == []

@@ -259,7 +259,6 @@ def test_mutation_dropping_trust_conditions_fails_on_the_committed_bootstrap(boo
     assert all(f.resource.startswith("DataScientistRole trust policy") for f in failures)
 
 
-@pytest.mark.xfail(reason="templates being fixed", strict=False)
 def test_committed_templates_pass(bootstrap) -> None:
     result = tags.check(AuditInputs({"launch/studio-catalog-bootstrap.yaml": bootstrap}))
     assert [f.line() for f in result.failures] == []

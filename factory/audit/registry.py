@@ -32,6 +32,9 @@ class TypeSchema:
     tagging: tuple[str, ...]
     taggable: bool
     primary_identifier: tuple[str, ...]
+    #: ``tagging.tagOnCreate``: the create call carries the tags, so the resource is born
+    #: with them and every later call of the create handler sees them as resource tags.
+    tag_on_create: bool = False
 
     def permissions(self) -> dict[str, tuple[str, ...]]:
         """Every permission with the handlers (and ``tagging``) that list it."""
@@ -74,4 +77,5 @@ def type_schema(type_name: str, region: str = REGION) -> TypeSchema:
     }
     tagging, taggable = _tagging(schema)
     identifier = tuple(p.rsplit("/", 1)[-1] for p in schema.get("primaryIdentifier", ()))
-    return TypeSchema(type_name, handlers, tagging, taggable, identifier)
+    tag_on_create = bool((schema.get("tagging") or {}).get("tagOnCreate", False))
+    return TypeSchema(type_name, handlers, tagging, taggable, identifier, tag_on_create)

@@ -111,7 +111,7 @@ def _print_human(
     for proof in proofs:
         shown = proof.failures if limit <= 0 else proof.failures[:limit]
         for failure in shown:
-            console.print(f"FAIL {proof.proof_id}: {failure.line()}", markup=False)
+            console.print(f"FAIL {proof.proof_id}: {failure.line()}", markup=False, soft_wrap=True)
         if len(shown) < len(proof.failures):
             hidden = len(proof.failures) - len(shown)
             console.print(f"FAIL {proof.proof_id}: ... and {hidden} more (--max-failures 0)")

@@ -12,6 +12,7 @@ propagates) and resource tags.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,16 @@ SERVICE_CATALOG_TAGS: Mapping[str, str] = {
     "Product": "studio-catalog",
     "CostCenter": "cc-0000",
     "Team": "data-science",
+}
+
+#: Calls a handler's service makes *on the caller's behalf* with forward access sessions
+#: (IAM User Guide, "Forward access sessions": such requests carry ``aws:ViaAWSService=true``
+#: and ``aws:CalledVia``). SageMaker creates and deletes a domain's EFS home volume itself
+#: (SageMaker Developer Guide, "Amazon SageMaker AI domain overview"); the Domain schema lists
+#: those ``efs:`` permissions because they are checked against the caller. Only a real
+#: account can confirm this: it is listed in the README's "what only a real account shows".
+FORWARDED: Mapping[tuple[str, str], str] = {
+    ("AWS::SageMaker::Domain", "elasticfilesystem"): "sagemaker.amazonaws.com",
 }
 
 #: The SAR resource type a CloudFormation type *is*, where the names differ (otherwise the
@@ -163,6 +174,7 @@ class Facts:
     values: dict[str, str] = field(default_factory=dict)  # ARN placeholder -> value
     tags: dict[str, str] = field(default_factory=dict)
     taggable: bool = False
+    tag_on_create: bool = False
 
     @property
     def context(self) -> Mapping[str, Any]:
@@ -175,9 +187,53 @@ def resource_facts(rendering: Rendering, logical_id: str, taggable: bool) -> Fac
     kind = str(resource.get("Type"))
     properties = _resolved_properties(resolver, resource)
     facts = Facts(rendering, logical_id, kind, properties, taggable=taggable)
+    facts.tag_on_create = _tag_on_create(kind)
     facts.values.update(_own_values(resolver, logical_id, kind, properties))
     facts.tags = {**_template_tags(properties), **(SERVICE_CATALOG_TAGS if taggable else {})}
     return facts
+
+
+def _tag_on_create(kind: str) -> bool:
+    from factory.audit import registry
+
+    if registry.is_custom(kind):
+        return False
+    try:
+        return registry.type_schema(kind).tag_on_create
+    except registry.UnknownResourceTypeError:
+        return False
+
+
+def _related_index(rendering: Rendering) -> dict[str, Facts]:
+    """ARN -> facts of every resource of this rendering, so a call on a resource the template
+    creates elsewhere (the domain's key, the role a managed policy is attached to) carries
+    that resource's tags and boundary, as IAM sees them then (cached per rendering)."""
+    cached = _INDEX.get(id(rendering))
+    if cached is not None and cached[0] is rendering:
+        return cached[1]
+    from factory.audit import registry
+
+    resolver = rendering.resolver
+    index: dict[str, Facts] = {}
+    for logical_id, resource in resolver.resources.items():
+        kind = str(resource.get("Type"))
+        if registry.is_custom(kind) or not resolver.exists(logical_id):
+            continue
+        try:
+            schema = registry.type_schema(kind)
+        except registry.UnknownResourceTypeError:
+            continue
+        facts = resource_facts(rendering, logical_id, schema.taggable)
+        arns = set(own_arns(facts))
+        with contextlib.suppress(ResolveError):
+            arns.add(resolver.arn_of(logical_id))
+        for arn in arns:
+            index.setdefault(arn, facts)
+    _INDEX[id(rendering)] = (rendering, index)
+    return index
+
+
+_INDEX: dict[int, tuple[Rendering, dict[str, Facts]]] = {}
 
 
 def _resolved_properties(resolver: TemplateResolver, resource: Mapping[str, Any]) -> dict:
@@ -288,8 +344,15 @@ def _is_tagging(action: str, facts_tagging: Iterable[str]) -> bool:
     return access_level(action) == "Tagging" or action in facts_tagging
 
 
-def target_arns(action: str, facts: Facts, tagging: Sequence[str] = ()) -> list[str]:
-    """ARNs one call of ``action`` for this resource is authorized against."""
+def target_arns(
+    action: str, facts: Facts, tagging: Sequence[str] = (), parent: str | None = None
+) -> list[str]:
+    """ARNs one call of ``action`` for this resource is authorized against.
+
+    ``parent`` is the action this one is a dependent of: among optional resource types the
+    template does not name, the one the parent acts on is chosen (``elasticfilesystem:
+    TagResource`` for ``CreateFileSystem`` is checked on the file system, not an access
+    point)."""
     types = sar.resource_types(action)
     if not types:
         return ["*"]
@@ -317,8 +380,11 @@ def target_arns(action: str, facts: Facts, tagging: Sequence[str] = ()) -> list[
         else:  # optional: checked when the template names that resource
             filled = _fill(rt.arn_format, facts.values, samples=False)
             arns.extend([filled] if filled else [])
-    if not arns:  # only optional types, none named by the template: a sample of the first
-        arns.append(_fill(types[0].arn_format, facts.values, samples=True) or "*")
+    if not arns:  # only optional types, none named by the template: a sample of one
+        chosen = next(
+            (rt for rt in types if parent and _squash(rt.name) in _squash(parent)), types[0]
+        )
+        arns.append(_fill(chosen.arn_format, facts.values, samples=True) or "*")
     return list(dict.fromkeys(arns))
 
 
@@ -357,7 +423,9 @@ def _arn_format_for(action: str, arn: str) -> str | None:
     return None
 
 
-def request_context(action: str, arn: str, facts: Facts, phases: frozenset[str]) -> dict[str, Any]:
+def request_context(
+    action: str, arn: str, facts: Facts, phases: frozenset[str], parent: str | None = None
+) -> dict[str, Any]:
     """The condition keys CloudFormation's call carries, limited to what the SAR lists."""
     keys = condition_keys(action, _arn_format_for(action, arn) if arn != "*" else None)
     prefix = action.split(":", 1)[0]
@@ -374,20 +442,53 @@ def request_context(action: str, arn: str, facts: Facts, phases: frozenset[str])
     if "iam:awsservicename" in keys:
         context["iam:AWSServiceName"] = arn.split("/aws-service-role/", 1)[-1].split("/", 1)[0]
     own_request = arn in own_arns(facts)
-    if (
-        own_request
-        and facts.tags
-        and "aws:requesttag/${tagkey}" in keys
-        and phases & _TAGGING_PHASES
-    ):
+    creating = bool(phases & _CREATE_PHASES)
+    being_created = arn == "*" and creating and prefix == _iam_prefix(facts.kind)
+    request_tags = facts.tags and "aws:requesttag/${tagkey}" in keys and phases & _TAGGING_PHASES
+    if (own_request or being_created) and request_tags:
         context.update({f"aws:RequestTag/{k}": v for k, v in facts.tags.items()})
         context["aws:TagKeys"] = sorted(facts.tags)
-    if own_request and facts.tags and phases & _EXISTING_PHASES:
-        for key in ("aws:resourcetag/${tagkey}", f"{prefix}:resourcetag/${{tagkey}}"):
-            if key in keys:
-                name = key.split("/", 1)[0].replace("resourcetag", "ResourceTag")
-                context.update({f"{name}/{k}": v for k, v in facts.tags.items()})
+    related = None if own_request else _related_index(facts.rendering).get(arn)
+    if own_request and (phases & _EXISTING_PHASES or _born_tagged(action, facts, creating)):
+        context.update(_resource_tags(keys, prefix, facts.tags))
+    elif related is not None:  # it exists already, with its tags (and boundary)
+        context.update(_resource_tags(keys, prefix, related.tags))
+        boundary = related.properties.get("PermissionsBoundary")
+        if "iam:permissionsboundary" in keys and boundary:
+            context["iam:PermissionsBoundary"] = scalar_text(boundary)
+    via = FORWARDED.get((facts.kind, prefix))
+    if via:
+        context["aws:ViaAWSService"] = "true"
+        context["aws:CalledVia"] = [via]
+    parent_service = parent.split(":", 1)[0] if parent else ""
+    if prefix == "kms" and parent_service and parent_service != "kms":
+        # A KMS action that is a *dependent* of another service's action is that service
+        # using its key on the caller's behalf: KMS sets kms:ViaService (KMS Developer Guide,
+        # "kms:ViaService"), e.g. Identity Store decrypting with its customer managed key.
+        region = facts.values["Region"]
+        context["kms:ViaService"] = f"{parent_service}.{region}.amazonaws.com"
     return context
+
+
+def _iam_prefix(kind: str) -> str:
+    service = _service_of(kind)
+    return SERVICE_PREFIX_ALIASES.get(service, service)
+
+
+def _born_tagged(action: str, facts: Facts, creating: bool) -> bool:
+    """A create-handler call on the new resource after the create call itself, for a type
+    whose create call carries its tags (registry schema ``tagging.tagOnCreate``)."""
+    is_the_create_call = action.split(":", 1)[1].startswith("Create")
+    return creating and facts.tag_on_create and bool(facts.tags) and not is_the_create_call
+
+
+def _resource_tags(keys: frozenset[str], prefix: str, tags: Mapping[str, str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for key in ("aws:resourcetag/${tagkey}", f"{prefix}:resourcetag/${{tagkey}}"):
+        if key in keys:
+            name = key.split("/", 1)[0].replace("resourcetag", "ResourceTag")
+            found.update({f"{name}/{k}": v for k, v in tags.items()})
+    return found
 
 
 def own_arns(facts: Facts) -> frozenset[str]:
@@ -410,15 +511,20 @@ def frozen_context(context: Mapping[str, Any]) -> ContextItems:
 
 
 def requirements_for(
-    action: str, facts: Facts, phases: Iterable[str], source: str, tagging: Sequence[str] = ()
+    action: str,
+    facts: Facts,
+    phases: Iterable[str],
+    source: str,
+    tagging: Sequence[str] = (),
+    parent: str | None = None,
 ) -> list[Requirement]:
     """Requests for one action on behalf of one resource: one per ARN and phase group."""
     phases = frozenset(phases)
     groups = [g for g in (phases & _CREATE_PHASES, phases & _EXISTING_PHASES) if g]
     found: list[Requirement] = []
-    for arn in target_arns(action, facts, tagging):
+    for arn in target_arns(action, facts, tagging, parent):
         for group in groups:
-            context = frozen_context(request_context(action, arn, facts, frozenset(group)))
+            context = frozen_context(request_context(action, arn, facts, frozenset(group), parent))
             found.append(
                 Requirement(facts.rendering.path, facts.logical_id, action, arn, source, context)
             )

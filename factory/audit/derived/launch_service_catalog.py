@@ -161,5 +161,5 @@ def dependent_requirements(rendering: Rendering) -> list[Requirement]:
                 if gated_out(kind, dependent, facts.properties):
                     continue
                 source = f"{SAR_DEPENDENT} {action} ({kind})"
-                found.extend(requirements_for(dependent, facts, phases, source))
+                found.extend(requirements_for(dependent, facts, phases, source, parent=action))
     return found
