@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from factory import naming
-from factory.audit import sar
+from factory.audit import registry, sar
 from factory.audit.evaluator import PolicySet, Request, evaluate, resolve_principals
 from factory.audit.resolver import TemplateResolver
 from factory.launch import LAUNCH
@@ -440,12 +440,8 @@ def test_key_policy_allows_every_key_operation_of_the_stacks_life() -> None:
     granted = _key_policy_actions()
     needed: set[str] = set()
     for resource_type in domain.KEY_LIFE_TYPES:
-        schema = domain.registry_schema(resource_type)
-        for handler in schema.get("handlers", {}).values():
-            needed |= {p for p in handler.get("permissions", []) if p.startswith("kms:")}
-        needed |= {
-            p for p in schema.get("tagging", {}).get("permissions", []) if p.startswith("kms:")
-        }
+        permissions = registry.type_schema(resource_type).permissions()
+        needed |= {p for p in permissions if p.startswith("kms:")}
     needed = {
         a
         for a in (_canonical(p) for p in needed)

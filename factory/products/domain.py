@@ -275,17 +275,14 @@ def key_policy_actions() -> list[str]:
     Reference says the action acts on a ``key`` (CreateKey and List* act on ``*`` and mean
     nothing in a key policy). Alias operations need the key policy's permission as well as
     the caller's IAM policy (KMS API Reference, CreateAlias / UpdateAlias / DeleteAlias)."""
+    from factory.audit import registry
     from factory.audit.actions import canonical_action
 
     found: set[str] = {f"kms:{name}" for name in KEY_EXTRA_ACTIONS}
     for resource_type in KEY_LIFE_TYPES:
-        schema = registry_schema(resource_type)
-        lists = [h.get("permissions", []) for h in schema.get("handlers", {}).values()]
-        lists.append(schema.get("tagging", {}).get("permissions", []))
-        for permission in (p for group in lists for p in group):
+        for permission in registry.type_schema(resource_type).permissions():
             action = canonical_action(permission)
-            on_key = action and action.startswith("kms:") and _acts_on_key(action)
-            if action and on_key:
+            if action and action.startswith("kms:") and _acts_on_key(action):
                 found.add(action)
     return sorted(found)
 
@@ -294,21 +291,6 @@ def _acts_on_key(action: str) -> bool:
     from factory.audit import sar
 
     return any(rt.name == "key" for rt in sar.resource_types(action))
-
-
-def registry_schema(resource_type: str) -> dict[str, Any]:
-    """The CloudFormation registry schema of ``resource_type``, as bundled in cfn-lint."""
-    import json
-    from pathlib import Path
-
-    import cfnlint
-
-    schemas = Path(cfnlint.__file__).parent / "data" / "schemas"
-    index = json.loads((schemas / "providers" / "us-east-1.json").read_text())
-    schema: dict[str, Any] = json.loads(
-        (schemas / "resources" / f"{index[resource_type]}.json").read_text()
-    )
-    return schema
 
 
 def managed_tags(**extra: Any) -> Tags:
