@@ -406,3 +406,22 @@ def test_classic_domain_efs_is_reachable_only_through_sagemaker():
         assert not allowed("LaunchRole", action, fs)
     assert allowed("LaunchRole", "elasticfilesystem:CreateFileSystem", "*", via)
     assert not allowed("LaunchRole", "elasticfilesystem:CreateFileSystem", "*")
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "sharing", "expected"),
+    [
+        ("sagemaker:DeleteSpace", "space/d-abc/alice", "Private", True),
+        ("sagemaker:DeleteApp", "app/d-abc/alice/jupyterlab/default", "Private", True),
+        ("sagemaker:DeleteApp", "app/d-abc/alice/jupyterserver/default", None, True),
+        ("sagemaker:DeleteSpace", "space/d-abc/team-shared", "Shared", False),
+        ("sagemaker:DeleteApp", "app/d-abc/team-shared/jupyterlab/default", "Shared", False),
+    ],
+)
+def test_the_drain_function_can_never_delete_shared_spaces_or_their_apps(
+    action, resource, sharing, expected
+):
+    """IAM agrees with the code: whatever the function tries, shared spaces survive."""
+    context = {"sagemaker:SpaceSharingType": sharing} if sharing else {}
+    arn = f"arn:aws:sagemaker:us-east-1:123456789012:{resource}"
+    assert allowed("ProfileDrainRole", action, arn, context) is expected

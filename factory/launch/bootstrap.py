@@ -32,7 +32,7 @@ from troposphere.ssm import Parameter as SsmParameter
 
 from factory import naming
 from factory.launch import drain_function
-from factory.policies import arns, execution_role, launch_role, personas
+from factory.policies import arns, drain, execution_role, launch_role, personas
 from factory.policies.actions import actions
 from factory.template import ProductTemplate, checkov_skip, document, list_is_set, policy, when
 
@@ -407,28 +407,7 @@ def _drain_function(pt: ProductTemplate) -> None:
             "ProfileDrainPolicy",
             RoleName=Ref("ProfileDrainRole"),
             PolicyName="drain-user-profiles",
-            PolicyDocument=policy(
-                [
-                    Statement(
-                        Sid="ListingHasNoResourceScope",
-                        Effect=Allow,
-                        Action=actions("sagemaker", "ListApps", "ListSpaces"),
-                        Resource=["*"],
-                    ),
-                    Statement(
-                        Sid="DeleteStudioAppsAndSpaces",
-                        Effect=Allow,
-                        Action=actions("sagemaker", "DeleteApp", "DeleteSpace"),
-                        Resource=[arns.sagemaker("app/*/*"), arns.sagemaker("space/*/*")],
-                    ),
-                    Statement(
-                        Sid="WriteOwnLogs",
-                        Effect=Allow,
-                        Action=actions("logs", "CreateLogStream", "PutLogEvents"),
-                        Resource=[Sub("${ProfileDrainLogs.Arn}")],
-                    ),
-                ]
-            ),
+            PolicyDocument=policy(drain.statements(Sub("${ProfileDrainLogs.Arn}"))),
         )
     )
     pt.template.add_resource(
