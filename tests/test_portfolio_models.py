@@ -18,8 +18,10 @@ from pydantic import ValidationError
 
 from factory.portfolio import (
     Catalog,
+    Environment,
     Issue,
     LaunchRole,
+    Portfolio,
     PortfolioConfigError,
     Sharing,
     VersionPolicy,
@@ -29,7 +31,16 @@ from factory.portfolio import (
     load_environment,
 )
 from factory.portfolio.loader import format_path
-from factory.portfolio.models import SCHEMA_PATH, principal_arn_problem, render_json_schema
+from factory.portfolio.models import (
+    MAX_NOTIFICATION_ARNS,
+    MAX_PORTFOLIO_TAGS,
+    MAX_PRODUCT_TAGS,
+    SCHEMA_PATH,
+    TAG_OPTION_VALUE_LIMITS,
+    TAG_VALUE_LIMITS,
+    principal_arn_problem,
+    render_json_schema,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "portfolios"
@@ -124,7 +135,9 @@ def test_valid_case(tmp_path: Path) -> None:
     ]
     studio = catalog.portfolio("studio")
     domain, profile = studio.products
-    assert domain.launch_role.constraint_parameters() == {
+    assert domain.launch_role.constraint_parameters() == {"LocalRoleName": "StudioLaunch"}
+    (self_service_profile,) = catalog.portfolio("studio-self-service").products
+    assert self_service_profile.launch_role.constraint_parameters() == {
         "RoleArn": "arn:aws:iam::111111111111:role/StudioLaunch"
     }
     assert domain.template_constraint_rules() == {
@@ -393,6 +406,165 @@ def test_issue_format() -> None:
     assert format_path(("portfolios", 0, "tags", "aws:x", "principals", 3, "arn")) == (
         "portfolios[0].tags['aws:x'].principals[3].arn"
     )
+
+
+# --- what Service Catalog would reject, rejected before any write ---------------------------------
+
+
+def located(issues: list[Issue]) -> list[str]:
+    """`file:line:col: path: message` with the file's base name (the directory is temporary)."""
+    return [f"{Path(i.file).name}:{i.line}:{i.column}: {i.path}: {i.message}" for i in issues]
+
+
+def test_duplicate_display_names_across_files_name_both_places(tmp_path: Path) -> None:
+    issues = case_issues("duplicate_display_names", tmp_path)
+    a_yaml = tmp_path / "portfolios" / "a.yaml"
+
+    assert located(issues) == [
+        "b.yaml:5:19: products[0].display_name: duplicate product display_name "
+        f"'SageMaker Studio domain': product 'studio-domain' at {a_yaml}:4:19 has the same "
+        "name; people choose products by name in the console: give each a distinct "
+        "display_name",
+        "b.yaml:9:19: portfolios[0].display_name: duplicate portfolio display_name "
+        f"'sagemaker  studio': portfolio 'studio' at {a_yaml}:8:19 has the same name "
+        "('SageMaker Studio', ignoring case and spacing); people choose portfolios by name "
+        "in the console: give each a distinct display_name",
+    ]
+    assert issues[0].line == line_of("duplicate_display_names", "b.yaml", "Studio domain")
+    assert issues[1].line == line_of("duplicate_display_names", "b.yaml", "sagemaker  studio")
+
+
+def test_empty_tag_and_tag_option_values_and_reserved_keys(tmp_path: Path) -> None:
+    def line(text: str) -> int:
+        return line_of("empty_tag_values", "studio.yaml", text)
+
+    empty_value_line = line('- ""')
+    empty_tag = (
+        "tag values must not be empty (Service Catalog rejects them); give a value or remove "
+        "the tag (an env value that renders empty does this too)"
+    )
+    assert located(case_issues("empty_tag_values", tmp_path)) == [
+        f"studio.yaml:{line('Team:')}:13: products[0].tags.Team: {empty_tag}",
+        f"studio.yaml:{line('Owner:')}:14: portfolios[0].tags.Owner: {empty_tag}",
+        f"studio.yaml:{line('portfolio-id')}:7: portfolios[0].tags['studio-catalog:portfolio-id']"
+        ": tag keys starting with 'studio-catalog:' are reserved for the publisher "
+        "(studio-catalog:portfolio-id, studio-catalog:product-id); choose another key, got "
+        "'studio-catalog:portfolio-id'",
+        f"studio.yaml:{empty_value_line}:13: portfolios[0].tag_options[0].values[1]: TagOption "
+        "values must not be empty (Service Catalog rejects them); give a value or remove it "
+        "(an env value that renders empty does this too)",
+    ]
+
+
+def test_tag_count_includes_the_publishers_own_tag(tmp_path: Path) -> None:
+    product_line = line_of("too_many_tags", "studio.yaml", "Tag20")
+    portfolio_line = product_line + 25  # the same 20 tags again, under the portfolio
+
+    assert located(case_issues("too_many_tags", tmp_path)) == [
+        f"studio.yaml:{product_line}:14: products[0].tags.Tag20: at most 19 tags: Service "
+        "Catalog allows 20 per product and the publisher adds its own "
+        "'studio-catalog:product-id' tag; found 20, remove 1",
+        f"studio.yaml:{portfolio_line}:14: portfolios[0].tags.Tag20: at most 19 tags: Service "
+        "Catalog allows 20 per portfolio and the publisher adds its own "
+        "'studio-catalog:portfolio-id' tag; found 20, remove 1",
+    ]
+
+
+def test_tag_options_per_portfolio_and_per_product_across_portfolios(tmp_path: Path) -> None:
+    b_lines = (FIXTURES / "cases/too_many_tag_options/b.yaml").read_text().splitlines()
+    # The second portfolio's attach_to pushes the product over the quota.
+    over = [n for n, text in enumerate(b_lines, start=1) if "attach_to: [studio-domain]" in text]
+    assert located(case_issues("too_many_tag_options", tmp_path)) == [
+        f"a.yaml:{line_of('too_many_tag_options', 'a.yaml', 'CC-0026')}:13: "
+        "portfolios[0].tag_options[0].values[25]: at most 25 TagOptions per portfolio "
+        "(Service Catalog quota; each value is one TagOption), found 26 attached to the "
+        "portfolio; remove values or attach some to products",
+        f"b.yaml:{over[1]}:9: portfolios[1].tag_options[0].attach_to: product "
+        "'studio-domain' gets 26 TagOptions from portfolios studio-a, studio-b (each value is "
+        "one TagOption); Service Catalog allows 25 per product: remove values or attach them "
+        "to the portfolio instead",
+    ]
+
+
+def test_role_arn_launch_role_on_a_shared_portfolio(tmp_path: Path) -> None:
+    line = line_of("arn_launch_role_shared", "studio.yaml", "arn:")
+    assert located(case_issues("arn_launch_role_shared", tmp_path)) == [
+        f"studio.yaml:{line}:16: portfolios[0].products[0].launch_role.arn: a launch role "
+        "given by 'arn' only works in the account that owns it, but this portfolio is shared "
+        "(sharing.accounts / organization_nodes); use 'local_role_name: StudioLaunch' with "
+        "that role in every account",
+    ]
+
+
+def test_notification_topic_in_another_region_than_the_environments(tmp_path: Path) -> None:
+    line = line_of("notification_other_region", "studio.yaml", "sns:us-east-1")
+    assert located(case_issues("notification_other_region", tmp_path)) == [
+        f"studio.yaml:{line}:13: portfolios[0].products[0].notification_arns[1]: SNS topic in "
+        "us-east-1, but the catalog is published to eu-west-1: Service Catalog sends stack "
+        "events to topics in the launch region; use a topic in eu-west-1",
+    ]
+
+
+def test_notification_topic_checked_against_the_regions_published_to(tmp_path: Path) -> None:
+    portfolios = copy_case("valid", tmp_path)
+    load_catalog(portfolios, "test", TEMPLATES, regions=["eu-west-1"])
+    with pytest.raises(PortfolioConfigError) as raised:
+        load_catalog(portfolios, "test", TEMPLATES, regions=["eu-west-1", "us-east-1"])
+
+    line = line_of("valid", "portfolios.yaml", "arn:aws:sns:")
+    assert located(raised.value.issues) == [
+        f"portfolios.yaml:{line}:13: portfolios[0].products[0].notification_arns[0]: SNS "
+        "topic in eu-west-1, but the catalog is published to eu-west-1, us-east-1: Service "
+        "Catalog sends stack events to topics in the launch region; a topic is in one region: "
+        "publish this catalog to eu-west-1 only, or drop the topic",
+    ]
+
+
+def test_limits_come_from_the_service_model() -> None:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("servicecatalog")
+    assert TAG_VALUE_LIMITS["min"] == model.shape_for("TagValue").metadata["min"] == 1
+    assert TAG_OPTION_VALUE_LIMITS["min"] == 1
+    assert MAX_PORTFOLIO_TAGS == MAX_PRODUCT_TAGS == 20
+    assert MAX_NOTIFICATION_ARNS == 5
+
+
+def test_the_limits_themselves_are_allowed() -> None:
+    tags = {f"Tag{i:02d}": "v" for i in range(1, 20)}  # 19 + the publisher's id tag = 20
+    portfolio = Portfolio(
+        id="studio",
+        display_name="Studio",
+        provider_name="ML Platform team",
+        tags=tags,
+        tag_options=[{"key": "CostCenter", "values": [f"CC-{i}" for i in range(25)]}],
+    )
+    assert (len(portfolio.tags), len(portfolio.tag_options[0].values)) == (19, 25)
+    unshared = Portfolio(
+        id="solo",
+        display_name="Solo",
+        provider_name="ML Platform team",
+        products=[
+            {
+                "product": "studio-domain",
+                "launch_role": {"arn": "arn:aws:iam::111111111111:role/StudioLaunch"},
+            }
+        ],
+    )
+    assert unshared.products[0].launch_role.constraint_parameters() == {
+        "RoleArn": "arn:aws:iam::111111111111:role/StudioLaunch"
+    }
+
+
+def test_environment_regions() -> None:
+    environment = Environment(name="dev", regions=["eu-west-1", "us-east-1"])
+    assert environment.template_context()["regions"] == ["eu-west-1", "us-east-1"]
+    with pytest.raises(ValidationError, match="should match pattern"):
+        Environment(name="dev", regions=["Ireland"])
+    with pytest.raises(ValidationError, match="listed twice"):
+        Environment(name="dev", regions=["eu-west-1", "eu-west-1"])
+    with pytest.raises(ValidationError, match="'regions' is reserved"):
+        Environment(name="dev", values={"regions": "x"})
 
 
 # --- schema.json --------------------------------------------------------------------------------

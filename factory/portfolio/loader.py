@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, get_args, get_origin
@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from factory.portfolio.models import (
+    MAX_TAG_OPTIONS_PER_RESOURCE,
     PATTERN_HELP,
     SLUG_PATTERN,
     TEMPLATE_NAME_PATTERN,
@@ -616,6 +617,41 @@ def _unique_ids(
     return set(first), issues
 
 
+def _display_key(name: str) -> str:
+    """Names people would take for the same one in the console: case and spacing ignored."""
+    return " ".join(name.split()).casefold()
+
+
+def _unique_display_names(documents: list[_Document], section: str, kind: str) -> list[Issue]:
+    """Check that `<section>[*].display_name` values are unique across all documents.
+
+    Service Catalog does not require unique names (FIELD-NOTES, "Service Catalog behaviour a
+    publisher must survive"; CreatePortfolio/CreateProduct take no unique name): the publisher
+    tells its resources apart by their id tag, but people choose in the console by name.
+    """
+    first: dict[str, tuple[_Document, DataPath, str, Any]] = {}
+    issues = []
+    for document in documents:
+        for index, item in _items(document.data, section):
+            name, path = item.get("display_name"), (section, index, "display_name")
+            if not isinstance(name, str) or not name.strip():
+                continue  # reported by the schema
+            key = _display_key(name)
+            if key not in first:
+                first[key] = (document, path, name, item.get("id"))
+                continue
+            other, other_path, other_name, other_id = first[key]
+            line, column = other.position(other_path) or (None, None)
+            same = "" if other_name == name else f" ({other_name!r}, ignoring case and spacing)"
+            message = (
+                f"duplicate {kind} display_name {name!r}: {kind} {other_id!r} at "
+                f"{other.path}:{line}:{column} has the same name{same}; people choose "
+                f"{kind}s by name in the console: give each a distinct display_name"
+            )
+            issues.append(document.issue(path, message))
+    return issues
+
+
 def _template_issues(documents: list[_Document], templates_dir: Path) -> list[Issue]:
     available = sorted(p.stem for p in templates_dir.glob(f"*{TEMPLATE_SUFFIX}"))
     issues = []
@@ -647,14 +683,98 @@ def _reference_issues(documents: list[_Document], products: set[str]) -> list[Is
     return issues
 
 
+def _product_tag_option_issues(documents: list[_Document]) -> list[Issue]:
+    """TagOptions attached to one product by every portfolio, within the per-resource quota.
+
+    The publisher associates the union of (key, value) pairs with the product itself
+    (AssociateTagOptionWithResource), so portfolios in different files add up. The problem
+    is reported where the first pair over the quota is attached.
+    """
+    pairs: dict[str, set[tuple[str, str]]] = {}
+    sources: dict[str, list[str]] = {}
+    first_over: dict[str, tuple[_Document, DataPath]] = {}
+    for document in documents:
+        for p_index, portfolio in _items(document.data, "portfolios"):
+            for o_index, option in _items(portfolio, "tag_options"):
+                targets, values = option.get("attach_to"), option.get("values")
+                if not (isinstance(targets, list) and isinstance(values, list)):
+                    continue  # attached to the portfolio, or reported by the schema
+                for product in (t for t in targets if isinstance(t, str)):
+                    attached = pairs.setdefault(product, set())
+                    attached.update((str(option.get("key")), str(value)) for value in values)
+                    sources.setdefault(product, []).append(str(portfolio.get("id")))
+                    if len(attached) > MAX_TAG_OPTIONS_PER_RESOURCE:
+                        path = ("portfolios", p_index, "tag_options", o_index, "attach_to")
+                        first_over.setdefault(product, (document, path))
+    issues = []
+    for product, (document, path) in first_over.items():
+        portfolios = ", ".join(dict.fromkeys(sources[product]))
+        message = (
+            f"product {product!r} gets {len(pairs[product])} TagOptions from portfolios "
+            f"{portfolios} (each value is one TagOption); Service Catalog allows "
+            f"{MAX_TAG_OPTIONS_PER_RESOURCE} per product: remove values or attach them to "
+            "the portfolio instead"
+        )
+        issues.append(document.issue(path, message))
+    return issues
+
+
+def _topic_region(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[3] if len(parts) >= 6 and parts[2] == "sns" and parts[3] else None
+
+
+def _notification_region_issues(documents: list[_Document], regions: Sequence[str]) -> list[Issue]:
+    """NOTIFICATION topics must be in every region the catalog is published to.
+
+    Service Catalog passes the topics to the CloudFormation stack it creates in the launch
+    region; the API Reference does not say a topic may be elsewhere, so model the worst case
+    (Landing Zone Accelerator's ProductConstraintConfig: "The SNS Topic must exist in the same
+    account and region"). Checked only when the regions are known (`regions`, or the
+    environment's `regions`).
+    """
+    issues = []
+    for document in documents:
+        for p_index, portfolio in _items(document.data, "portfolios"):
+            for r_index, ref in _items(portfolio, "products"):
+                arns = ref.get("notification_arns")
+                for a_index, arn in enumerate(arns if isinstance(arns, list) else []):
+                    region = _topic_region(arn) if isinstance(arn, str) else None
+                    others = [r for r in regions if r != region]
+                    if region is None or not others:
+                        continue  # malformed ARNs are reported by the schema
+                    path = (
+                        *("portfolios", p_index, "products", r_index),
+                        *("notification_arns", a_index),
+                    )
+                    issues.append(document.issue(path, _topic_region_message(region, regions)))
+    return issues
+
+
+def _topic_region_message(region: str, regions: Sequence[str]) -> str:
+    fix = (
+        f"use a topic in {regions[0]}"
+        if len(regions) == 1
+        else f"a topic is in one region: publish this catalog to {region} only, or drop the topic"
+    )
+    return (
+        f"SNS topic in {region}, but the catalog is published to {', '.join(regions)}: "
+        f"Service Catalog sends stack events to topics in the launch region; {fix}"
+    )
+
+
 def _cross_file_issues(
-    documents: list[_Document], templates_dir: Path, *, complete: bool
+    documents: list[_Document], templates_dir: Path, regions: Sequence[str], *, complete: bool
 ) -> list[Issue]:
     """Checks spanning files. Product references are only checked when every file parsed
     (`complete`), otherwise products of an unreadable file would be reported as unknown."""
     products, issues = _unique_ids(documents, "products", "product")
     issues += _unique_ids(documents, "portfolios", "portfolio")[1]
+    issues += _unique_display_names(documents, "products", "product")
+    issues += _unique_display_names(documents, "portfolios", "portfolio")
     issues += _template_issues(documents, templates_dir)
+    issues += _product_tag_option_issues(documents)
+    issues += _notification_region_issues(documents, regions)
     if complete:
         issues += _reference_issues(documents, products)
     return issues
@@ -701,9 +821,13 @@ class Catalog:
         return self.templates_dir / f"{self.products[product_id].template}{TEMPLATE_SUFFIX}"
 
 
-def load_catalog(portfolios_dir: Path, env: str, templates_dir: Path) -> Catalog:
+def load_catalog(
+    portfolios_dir: Path, env: str, templates_dir: Path, regions: Sequence[str] = ()
+) -> Catalog:
     """Load every `portfolios_dir/*.yaml` rendered for environment `env`.
 
+    `regions` are the regions the catalog is about to be published to (default: the
+    environment's `regions`); region-dependent rules are checked against them.
     Raises `PortfolioConfigError` listing every problem of every file.
     """
     portfolios_dir, templates_dir = Path(portfolios_dir), Path(templates_dir)
@@ -725,7 +849,8 @@ def load_catalog(portfolios_dir: Path, env: str, templates_dir: Path) -> Catalog
         documents.append(document)
         if model is not None:
             models.append(model)
-    issues += _cross_file_issues(documents, templates_dir, complete=complete)
+    publish_regions = list(regions) or environment.regions
+    issues += _cross_file_issues(documents, templates_dir, publish_regions, complete=complete)
     if issues:
         _fail(issues)
     return Catalog(

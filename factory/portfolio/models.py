@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import botocore.session
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -38,11 +39,61 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from factory.publish.aws import TAG_PORTFOLIO, TAG_PRODUCT
+
 DEFAULT_LAUNCH_ROLE_NAME = "StudioCatalogLaunchRole"
 """Launch role created in every account by the bootstrap stack."""
 
 SCHEMA_PATH = Path("portfolios/schema.json")
 """Where `python -m factory.portfolio.models` writes the JSON schema (relative to the repo)."""
+
+# --- service limits -------------------------------------------------------------------------
+# Lengths and counts the Service Catalog API enforces, read from botocore's service model (the
+# API Reference's "Length Constraints" come from the same model) rather than copied, so that a
+# botocore upgrade that changes a limit changes the schema (`--check` then reports it).
+
+_SERVICE_MODEL = botocore.session.get_session().get_service_model("servicecatalog")
+
+
+def _shape_limits(shape: str) -> dict[str, Any]:
+    """`min`/`max`/`pattern` of a shape of the Service Catalog model."""
+    return dict(_SERVICE_MODEL.shape_for(shape).metadata)
+
+
+def _member_limits(operation: str, member: str) -> dict[str, Any]:
+    """Limits of one input member of an operation (e.g. CreatePortfolio Tags: max 20)."""
+    return dict(_SERVICE_MODEL.operation_model(operation).input_shape.members[member].metadata)
+
+
+def _lengths(shape: str) -> dict[str, int]:
+    """`Field` keyword arguments for the length constraints of a string shape."""
+    limits = _shape_limits(shape)
+    lengths = {"max_length": limits["max"]}
+    if limits.get("min"):
+        lengths["min_length"] = limits["min"]
+    return lengths
+
+
+TAG_KEY_LIMITS = _shape_limits("TagKey")  # min 1, max 128
+TAG_VALUE_LIMITS = _shape_limits("TagValue")  # min 1: the API rejects empty tag values
+TAG_OPTION_KEY_LIMITS = _shape_limits("TagOptionKey")  # min 1, max 128
+TAG_OPTION_VALUE_LIMITS = _shape_limits("TagOptionValue")  # min 1, max 256
+#: Tags per portfolio / product: CreatePortfolio/CreateProduct `Tags` (AddTags, max 20).
+MAX_PORTFOLIO_TAGS = _member_limits("CreatePortfolio", "Tags")["max"]
+MAX_PRODUCT_TAGS = _member_limits("CreateProduct", "Tags")["max"]
+#: NOTIFICATION constraint topics: the `NotificationArns` shape (max 5).
+MAX_NOTIFICATION_ARNS = _shape_limits("NotificationArns")["max"]
+#: TagOptions associated with one portfolio or one product. Not in the model: Service Catalog
+#: quotas ("TagOptions per resource: 25", General Reference "Service Catalog endpoints and
+#: quotas", recorded in FIELD-NOTES "Quotas and API facts"). Every value of a key is its own
+#: TagOption (CreateTagOption takes one Key and one Value), so each value counts.
+MAX_TAG_OPTIONS_PER_RESOURCE = 25
+
+#: The publisher's own tag namespace: it tags portfolios with TAG_PORTFOLIO and products with
+#: TAG_PRODUCT and finds its resources by them (factory/publish/aws.py). User tags in it would
+#: overwrite or impersonate them, and product tags propagate to every launched resource.
+PUBLISHER_TAG_PREFIX = TAG_PORTFOLIO.split(":", 1)[0] + ":"
+assert TAG_PRODUCT.startswith(PUBLISHER_TAG_PREFIX)
 
 # --- patterns -------------------------------------------------------------------------------
 # Kept ECMA-262 compatible: they end up in schema.json, which editors evaluate.
@@ -57,6 +108,7 @@ ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
 ORGANIZATION_ID_PATTERN = r"^o-[a-z0-9]{10,32}$"
 OU_ID_PATTERN = r"^ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$"
 ROLE_NAME_PATTERN = r"^[A-Za-z0-9_+=,.@-]{1,64}$"
+REGION_PATTERN = r"^[a-z]{2}(?:-[a-z]+)+-[0-9]+$"
 ROLE_ARN_PATTERN = rf"^arn:{_PARTITION}:iam::[0-9]{{12}}:role/(?:{_IAM_NAME}/)*{_IAM_NAME}$"
 PRINCIPAL_ARN_PATTERN = (
     rf"^arn:{_PARTITION}:iam::(?:[0-9]{{12}})?:(?:role|user|group)/[A-Za-z0-9_+=,.@*?/-]+$"
@@ -73,6 +125,7 @@ PATTERN_HELP: dict[str, str] = {
     IDENTIFIER_PATTERN: "a name usable in templates: letters, digits and '_', e.g. 'workload'",
     TEMPLATE_NAME_PATTERN: "a file name in templates/ without '.yaml', e.g. 'studio-domain'",
     ACCOUNT_ID_PATTERN: "a 12-digit AWS account id in quotes, e.g. '111111111111'",
+    REGION_PATTERN: "an AWS region name, e.g. 'eu-west-1'",
     ROLE_NAME_PATTERN: "an IAM role name (1-64 of A-Z a-z 0-9 _+=,.@-), no path",
     ROLE_ARN_PATTERN: "an IAM role ARN, e.g. 'arn:aws:iam::111111111111:role/Name'",
     PRINCIPAL_ARN_PATTERN: "an IAM role, user or group ARN",
@@ -111,7 +164,32 @@ def rule_error(message: str, *, at: tuple[str | int, ...] = ()) -> PydanticCusto
 def _check_tag_key(key: str) -> str:
     if key[:4].lower() == "aws:":
         raise rule_error(f"tag keys must not start with 'aws:' (reserved by AWS), got {key!r}")
+    if key.startswith(PUBLISHER_TAG_PREFIX):
+        raise rule_error(
+            f"tag keys starting with {PUBLISHER_TAG_PREFIX!r} are reserved for the publisher "
+            f"({TAG_PORTFOLIO}, {TAG_PRODUCT}); choose another key, got {key!r}"
+        )
     return _check_tag_characters(key)
+
+
+def _check_tag_value(value: str) -> str:
+    # TagValue: "Length Constraints: Minimum length of 1" (botocore model / API Reference Tag).
+    if len(value) < TAG_VALUE_LIMITS["min"]:
+        raise rule_error(
+            "tag values must not be empty (Service Catalog rejects them); give a value or "
+            "remove the tag (an env value that renders empty does this too)"
+        )
+    return _check_tag_characters(value)
+
+
+def _check_tag_option_value(value: str) -> str:
+    # TagOptionValue: minimum length 1 (botocore model / API Reference CreateTagOption).
+    if len(value) < TAG_OPTION_VALUE_LIMITS["min"]:
+        raise rule_error(
+            "TagOption values must not be empty (Service Catalog rejects them); give a value "
+            "or remove it (an env value that renders empty does this too)"
+        )
+    return _check_tag_characters(value)
 
 
 def _check_tag_characters(text: str) -> str:
@@ -137,21 +215,60 @@ def _check_rule_function(value: dict[str, Any]) -> dict[str, Any]:
 Slug = Annotated[str, Field(max_length=64, pattern=SLUG_PATTERN)]
 Identifier = Annotated[str, Field(max_length=64, pattern=IDENTIFIER_PATTERN)]
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["111111111111"])]
+# Not re.escape: its `\-` is invalid in the ECMA-262 (unicode) patterns editors evaluate.
+_RESERVED_KEY_PATTERN = "^(?:[aA][wW][sS]:|{})".format(
+    re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", PUBLISHER_TAG_PREFIX)
+)
 TagKey = Annotated[
     str,
-    Field(min_length=1, max_length=128, json_schema_extra={"not": {"pattern": "^[aA][wW][sS]:"}}),
+    Field(
+        min_length=TAG_KEY_LIMITS["min"],
+        max_length=TAG_KEY_LIMITS["max"],
+        json_schema_extra={"not": {"pattern": _RESERVED_KEY_PATTERN}},
+    ),
     AfterValidator(_check_tag_key),
 ]
-TagValue = Annotated[str, Field(max_length=256), AfterValidator(_check_tag_characters)]
+TagOptionKey = Annotated[
+    str,
+    Field(
+        min_length=TAG_OPTION_KEY_LIMITS["min"],
+        max_length=TAG_OPTION_KEY_LIMITS["max"],
+        json_schema_extra={"not": {"pattern": _RESERVED_KEY_PATTERN}},
+    ),
+    AfterValidator(_check_tag_key),
+]
+# The minimum length is checked by the validator (a clearer message), declared for editors.
+TagValue = Annotated[
+    str,
+    Field(max_length=TAG_VALUE_LIMITS["max"], json_schema_extra={"minLength": 1}),
+    AfterValidator(_check_tag_value),
+]
+TagOptionValue = Annotated[
+    str,
+    Field(max_length=TAG_OPTION_VALUE_LIMITS["max"], json_schema_extra={"minLength": 1}),
+    AfterValidator(_check_tag_option_value),
+]
+_TAG_RULES = (
+    f"keys 1-{TAG_KEY_LIMITS['max']} characters not starting with 'aws:' or "
+    f"{PUBLISHER_TAG_PREFIX!r}, values 1-{TAG_VALUE_LIMITS['max']} characters"
+)
 Tags = Annotated[
     dict[TagKey, TagValue],
-    Field(
-        max_length=20,
-        description="AWS tags (at most 20; keys 1-128 characters not starting with 'aws:', "
-        "values up to 256 characters).",
-        examples=[{"CostCenter": "CC-1234", "Team": "ml-platform"}],
-    ),
+    Field(examples=[{"CostCenter": "CC-1234", "Team": "ml-platform"}]),
 ]
+
+
+def _check_tag_count(tags: dict[str, str], limit: int, own_tag: str, kind: str) -> None:
+    """The publisher adds `own_tag`, so the user may set one tag less than the quota."""
+    if len(tags) + 1 > limit:
+        raise rule_error(
+            f"at most {limit - 1} tags: Service Catalog allows {limit} per {kind} and the "
+            f"publisher adds its own {own_tag!r} tag; found {len(tags)}, remove "
+            f"{len(tags) + 1 - limit}",
+            at=(list(tags)[limit - 1],),
+        )
+
+
 RuleFunction = Annotated[
     dict[str, Any],
     Field(
@@ -182,7 +299,7 @@ def _duplicates(values: Sequence[object]) -> list[int]:
 
 # --- environment ----------------------------------------------------------------------------
 
-_RESERVED_ENV_KEYS = frozenset({"name", "accounts"})
+_RESERVED_ENV_KEYS = frozenset({"name", "accounts", "regions"})
 
 
 class Environment(_Model):
@@ -201,11 +318,24 @@ class Environment(_Model):
         description="Named AWS account ids, as quoted strings (`{{ env.accounts.<key> }}`).",
         examples=[{"catalog": "111111111111", "workload": "222222222222"}],
     )
+    regions: list[Annotated[str, Field(pattern=REGION_PATTERN)]] = Field(
+        default_factory=list,
+        description="Regions the catalog is published to when no --region is given "
+        "(`{{ env.regions }}`). Notification topics must be in each of them.",
+        examples=[["eu-west-1"]],
+    )
     values: dict[Identifier, Any] = Field(
         default_factory=dict,
         description="Free-form values, available as `{{ env.<key> }}`.",
         examples=[{"support_email": "ml-platform@example.com"}],
     )
+
+    @field_validator("regions")
+    @classmethod
+    def _unique_regions(cls, regions: list[str]) -> list[str]:
+        for index in _duplicates(regions):
+            raise rule_error(f"region {regions[index]!r} is listed twice", at=(index,))
+        return regions
 
     @field_validator("values")
     @classmethod
@@ -220,7 +350,12 @@ class Environment(_Model):
 
     def template_context(self) -> dict[str, Any]:
         """The mapping exposed to portfolio templates as `env`."""
-        return {**self.values, "name": self.name, "accounts": dict(self.accounts)}
+        return {
+            **self.values,
+            "name": self.name,
+            "accounts": dict(self.accounts),
+            "regions": list(self.regions),
+        }
 
 
 # --- principals -----------------------------------------------------------------------------
@@ -355,8 +490,20 @@ class Product(_Model):
     description: str = Field("", max_length=8191)
     distributor: str = Field("", max_length=8191)
     support: Support = Field(default_factory=Support)
-    tags: Tags = Field(default_factory=dict)
+    tags: Tags = Field(
+        default_factory=dict,
+        description=f"AWS tags ({_TAG_RULES}), at most {MAX_PRODUCT_TAGS - 1}: Service Catalog "
+        f"allows {MAX_PRODUCT_TAGS} and the publisher adds {TAG_PRODUCT}. Product tags "
+        "propagate to every resource launched from the product.",
+        json_schema_extra={"maxProperties": MAX_PRODUCT_TAGS - 1},
+    )
     version_policy: VersionPolicy = Field(default_factory=VersionPolicy)
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_count(cls, tags: dict[str, str]) -> dict[str, str]:
+        _check_tag_count(tags, MAX_PRODUCT_TAGS, TAG_PRODUCT, "product")
+        return tags
 
 
 # --- portfolio content ----------------------------------------------------------------------
@@ -437,8 +584,9 @@ class ProductRef(_Model):
     )
     notification_arns: list[Annotated[str, Field(pattern=SNS_TOPIC_ARN_PATTERN)]] = Field(
         default_factory=list,
-        max_length=5,
-        description="NOTIFICATION constraint: SNS topics receiving stack events (at most 5).",
+        max_length=MAX_NOTIFICATION_ARNS,
+        description="NOTIFICATION constraint: SNS topics receiving stack events (at most "
+        f"{MAX_NOTIFICATION_ARNS}), in the region the catalog is published to.",
     )
 
     @field_validator("notification_arns")
@@ -474,8 +622,14 @@ AttachTo = Annotated[
 class TagOption(_Model):
     """A TagOption: a tag key whose value end users pick from `values` when launching."""
 
-    key: TagKey = Field(examples=["CostCenter"])
-    values: list[TagValue] = Field(min_length=1, examples=[["CC-1001", "CC-1002"]])
+    key: TagOptionKey = Field(examples=["CostCenter"])
+    values: list[TagOptionValue] = Field(
+        min_length=1,
+        description="Each value is one TagOption; a portfolio or product can have at most "
+        f"{MAX_TAG_OPTIONS_PER_RESOURCE}.",
+        examples=[["CC-1001", "CC-1002"]],
+        json_schema_extra={"maxItems": MAX_TAG_OPTIONS_PER_RESOURCE},
+    )
     attach_to: AttachTo = Field(
         "portfolio",
         description="'portfolio' (all its products) or a list of product ids of this portfolio.",
@@ -565,6 +719,24 @@ class Sharing(_Model):
 MAX_PATTERN_PRINCIPALS = 10
 
 
+def _check_portfolio_tag_option_count(options: list[TagOption]) -> None:
+    """TagOptions attached to the portfolio itself, one per value, within the quota."""
+    count = 0
+    for index, option in enumerate(options):
+        if option.attach_to != "portfolio":
+            continue
+        for position in range(len(option.values)):
+            count += 1
+            if count > MAX_TAG_OPTIONS_PER_RESOURCE:
+                total = sum(len(o.values) for o in options if o.attach_to == "portfolio")
+                raise rule_error(
+                    f"at most {MAX_TAG_OPTIONS_PER_RESOURCE} TagOptions per portfolio (Service "
+                    f"Catalog quota; each value is one TagOption), found {total} attached to "
+                    "the portfolio; remove values or attach some to products",
+                    at=(index, "values", position),
+                )
+
+
 class Portfolio(_Model):
     """A Service Catalog portfolio: products, who may launch them, and who it is shared with."""
 
@@ -576,7 +748,12 @@ class Portfolio(_Model):
     display_name: str = Field(min_length=1, max_length=100, examples=["SageMaker Studio"])
     description: str = Field("", max_length=2000)
     provider_name: str = Field(min_length=1, max_length=50, examples=["ML Platform team"])
-    tags: Tags = Field(default_factory=dict)
+    tags: Tags = Field(
+        default_factory=dict,
+        description=f"AWS tags ({_TAG_RULES}), at most {MAX_PORTFOLIO_TAGS - 1}: Service "
+        f"Catalog allows {MAX_PORTFOLIO_TAGS} and the publisher adds {TAG_PORTFOLIO}.",
+        json_schema_extra={"maxProperties": MAX_PORTFOLIO_TAGS - 1},
+    )
     principals: list[Principal] = Field(
         default_factory=list,
         max_length=100,
@@ -585,6 +762,12 @@ class Portfolio(_Model):
     products: list[ProductRef] = Field(default_factory=list)
     tag_options: list[TagOption] = Field(default_factory=list)
     sharing: Sharing = Field(default_factory=Sharing)
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_count(cls, tags: dict[str, str]) -> dict[str, str]:
+        _check_tag_count(tags, MAX_PORTFOLIO_TAGS, TAG_PORTFOLIO, "portfolio")
+        return tags
 
     @field_validator("principals")
     @classmethod
@@ -631,7 +814,27 @@ class Portfolio(_Model):
                         f"({', '.join(listed) or 'none'})",
                         at=(index, "attach_to", position),
                     )
+        _check_portfolio_tag_option_count(options)
         return options
+
+    @model_validator(mode="after")
+    def _arn_launch_roles_not_shared(self) -> Portfolio:
+        # Admin Guide "Launch constraints" / CreateConstraint Parameters (API Reference): with
+        # RoleArn the constraint names one account's role; LocalRoleName "allows launch-role
+        # constraints to be account-agnostic" and is resolved in the launching account, so a
+        # shared portfolio needs it: recipients cannot use another account's launch role.
+        if not (self.sharing.accounts or self.sharing.organization_nodes):
+            return self
+        for index, ref in enumerate(self.products):
+            if ref.launch_role.arn is not None:
+                name = ref.launch_role.arn.rsplit("/", 1)[-1]
+                raise rule_error(
+                    "a launch role given by 'arn' only works in the account that owns it, but "
+                    "this portfolio is shared (sharing.accounts / organization_nodes); use "
+                    f"'local_role_name: {name}' with that role in every account",
+                    at=("products", index, "launch_role", "arn"),
+                )
+        return self
 
     def tag_options_for(self, product_id: str) -> list[TagOption]:
         """TagOptions attached directly to `product_id` (not via the portfolio)."""
