@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore import UNSIGNED
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
@@ -24,10 +25,12 @@ from botocore.retries.standard import ExponentialBackoff
 
 from factory.testing.local_aws import LocalAWS
 from factory.testing.servicecatalog import (
+    Realism,
     ServiceCatalogBackend,
     ServiceCatalogServer,
     ShapeMismatchError,
     check_output,
+    parse_template,
     service_model,
 )
 
@@ -77,6 +80,7 @@ def backend(server: ServiceCatalogServer) -> ServiceCatalogBackend:
         throttle_rate=0.0,
         require_launch_constraint=True,
         share_polls_before_complete=0,
+        realism=Realism(),
     )
     return server.backend
 
@@ -743,7 +747,7 @@ def test_every_operation_round_trips_through_a_full_lifecycle(
     assert sc.search_products_as_admin()["ProductViewDetails"] == []
 
     assert set(backend.operations) <= set(service_model().operation_names)
-    assert len(backend.operations) == 52
+    assert len(backend.operations) == 57
 
 
 def test_serve_command_prints_exports_and_stops_on_sigterm() -> None:
@@ -762,7 +766,14 @@ def test_serve_command_prints_exports_and_stops_on_sigterm() -> None:
         assert exports["AWS_DEFAULT_REGION"] == "us-east-1"
         standin = exports["AWS_ENDPOINT_URL_SERVICE_CATALOG"]
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", standin)
-        assert http_json(f"{standin}/_standin/config")["latency_s"] == pytest.approx(0.001)
+        config = http_json(f"{standin}/_standin/config")
+        assert config["latency_s"] == pytest.approx(0.001)
+        assert (
+            config["realism"]
+            == Realism.realistic(
+                organization_role="management", organizations_access=True
+            ).as_dict()
+        )
         assert make_client(standin).list_portfolios()["PortfolioDetails"] == []
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
@@ -770,3 +781,147 @@ def test_serve_command_prints_exports_and_stops_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# --------------------------------------------------------------------------- the console's calls
+
+OUTPUTS_TEMPLATE = """\
+Parameters:
+  DomainId: {Type: String}
+  UserProfileName: {Type: String, Default: alice}
+  SsoUserName: {Type: String, Default: ""}
+Conditions:
+  SsoUserNameGiven: !Not [!Equals [!Ref SsoUserName, ""]]
+Resources:
+  Profile:
+    Type: AWS::SageMaker::UserProfile
+    Properties: {DomainId: !Ref DomainId, UserProfileName: !Ref UserProfileName}
+Outputs:
+  Who:
+    Description: Who opens Studio
+    Value: !If [SsoUserNameGiven, !Ref SsoUserName, !Sub "${UserProfileName}@${DomainId}"]
+  Where:
+    Value: !Join [":", [!Ref "AWS::Region", !Ref "AWS::AccountId"]]
+  Arn:
+    Value: !GetAtt Profile.UserProfileArn
+  OnlyWithSso:
+    Condition: SsoUserNameGiven
+    Value: yes
+"""
+
+
+def _launchable(sc: Any, backend: ServiceCatalogBackend) -> tuple[str, str]:
+    portfolio_id = make_portfolio(sc)
+    product_id, artifact_id = make_product(sc)
+    sc.associate_product_with_portfolio(ProductId=product_id, PortfolioId=portfolio_id)
+    sc.create_constraint(
+        PortfolioId=portfolio_id, ProductId=product_id, Type="LAUNCH", Parameters=LAUNCH_PARAMETERS
+    )
+    return product_id, artifact_id
+
+
+def test_search_products_lists_what_end_users_can_launch(
+    sc: Any, backend: ServiceCatalogBackend
+) -> None:
+    product_id, _ = _launchable(sc, backend)
+    make_product(sc, "Orphan")  # in no portfolio: not launchable, not listed
+    summaries = sc.search_products()["ProductViewSummaries"]
+    assert [s["ProductId"] for s in summaries] == [product_id]
+    assert sc.search_products(Filters={"FullTextSearch": ["nothing"]})["ProductViewSummaries"] == []
+    second, _ = make_product(sc, "Editor")
+    sc.associate_product_with_portfolio(
+        ProductId=second, PortfolioId=sc.list_portfolios()["PortfolioDetails"][0]["Id"]
+    )
+    first_page = sc.search_products(PageSize=1, SortBy="Title")
+    assert [s["Name"] for s in first_page["ProductViewSummaries"]] == ["Editor"]
+    rest = sc.search_products(PageSize=1, SortBy="Title", PageToken=first_page["NextPageToken"])
+    assert [s["Name"] for s in rest["ProductViewSummaries"]] == ["Notebook"]
+    assert "NextPageToken" not in rest
+
+
+def test_provisioned_product_outputs_resolve_the_simple_values(
+    sc: Any, backend: ServiceCatalogBackend
+) -> None:
+    product_id, artifact_id = _launchable(sc, backend)
+    artifact = backend.region_state().products[product_id].artifacts[artifact_id]
+    artifact.template = parse_template(OUTPUTS_TEMPLATE)  # what moto's S3 would have served
+    sc.provision_product(
+        ProductId=product_id,
+        ProvisioningArtifactId=artifact_id,
+        ProvisionedProductName="pp-alice",
+        ProvisioningParameters=[{"Key": "DomainId", "Value": "d-abc123"}],
+    )
+    outputs = sc.get_provisioned_product_outputs(ProvisionedProductName="pp-alice")["Outputs"]
+    by_key = {o["OutputKey"]: o for o in outputs}
+    assert by_key["Who"] == {
+        "OutputKey": "Who",
+        "OutputValue": "alice@d-abc123",
+        "Description": "Who opens Studio",
+    }
+    assert by_key["Where"]["OutputValue"] == "us-east-1:123456789012"
+    assert by_key["Arn"]["OutputValue"].startswith("{{standin:unresolved")
+    assert "OnlyWithSso" not in by_key  # its Condition is false
+    only = sc.get_provisioned_product_outputs(ProvisionedProductName="pp-alice", OutputKeys=["Who"])
+    assert [o["OutputKey"] for o in only["Outputs"]] == ["Who"]
+    with pytest.raises(ClientError) as excinfo:
+        sc.get_provisioned_product_outputs(ProvisionedProductName="nobody")
+    assert code_of(excinfo) == "ResourceNotFoundException"
+
+
+def test_service_actions_of_a_version_are_listed(sc: Any) -> None:
+    product_id, artifact_id = make_product(sc)
+    listed = sc.list_service_actions_for_provisioning_artifact(
+        ProductId=product_id, ProvisioningArtifactId=artifact_id
+    )
+    assert listed["ServiceActionSummaries"] == []
+    with pytest.raises(ClientError) as excinfo:
+        sc.list_service_actions_for_provisioning_artifact(
+            ProductId=product_id, ProvisioningArtifactId="pa-missing"
+        )
+    assert code_of(excinfo) == "ResourceNotFoundException"
+
+
+def test_unsigned_requests_are_refused(sc: Any, server: ServiceCatalogServer) -> None:
+    unsigned = boto3.client(
+        "servicecatalog",
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1}),
+    )
+    with pytest.raises(ClientError) as excinfo:
+        unsigned.list_portfolios()
+    assert code_of(excinfo) == "MissingAuthenticationTokenException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    request = urllib.request.Request(
+        f"{server.endpoint_url}/",
+        data=b"{}",
+        method="POST",
+        headers={
+            "X-Amz-Target": "AWS242ServiceCatalogService.ListPortfolios",
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": "Bearer not-sigv4",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as http_error:
+        urllib.request.urlopen(request, timeout=10)
+    assert http_error.value.code == 400
+    assert json.load(http_error.value)["__type"] == "IncompleteSignatureException"
+    assert sc.list_portfolios()["PortfolioDetails"] == []  # signed requests still pass
+
+
+def test_serve_and_rehearse_are_realistic_unless_simple() -> None:
+    from factory.testing.__main__ import build_parser, realism_for
+    from factory.testing.rehearse import rehearsal_realism
+
+    def parsed(*argv: str) -> Realism:
+        return realism_for(build_parser().parse_args(["serve", *argv]))
+
+    assert parsed("--simple") == Realism()
+    assert parsed().available_after_s > 0 and parsed().can_share_with_organization
+    standalone = parsed("--organization-role", "standalone")
+    assert not standalone.can_share_with_organization
+    assert not parsed("--no-organizations-access").can_share_with_organization
+    assert rehearsal_realism(simple=True) == Realism()
+    assert rehearsal_realism() == Realism.realistic(
+        organization_role="management", organizations_access=True
+    )

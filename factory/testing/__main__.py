@@ -1,5 +1,7 @@
 """``python -m factory.testing serve``: run moto + the Service Catalog stand-in in the foreground.
 
+The stand-in runs in its realistic mode unless ``--simple`` (see ``Realism.realistic``).
+
 Prints ``export NAME=value`` lines (eval-able by a shell) once both servers listen, then blocks
 until SIGINT or SIGTERM. Used by ``make rehearse``.
 """
@@ -16,7 +18,8 @@ from collections.abc import Sequence
 from types import FrameType
 
 from factory.testing.local_aws import LocalAWS
-from factory.testing.servicecatalog import DEFAULT_REGION
+from factory.testing.servicecatalog import DEFAULT_REGION, Realism
+from factory.testing.servicecatalog.realism import ORGANIZATION_ROLES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +39,33 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--moto-port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--standin-port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--verbose", action="store_true", help="keep moto's per-request log")
+    serve.add_argument(
+        "--simple",
+        action="store_true",
+        help="turn the stand-in's realistic mode off (immediate, always consistent)",
+    )
+    serve.add_argument(
+        "--organization-role",
+        choices=ORGANIZATION_ROLES,
+        default="management",
+        help="the account's place in AWS Organizations (realistic mode; default management)",
+    )
+    serve.add_argument(
+        "--no-organizations-access",
+        action="store_true",
+        help="AWSOrganizationsAccess disabled: organization shares are refused",
+    )
     return parser
+
+
+def realism_for(args: argparse.Namespace) -> Realism:
+    """The realistic mode unless ``--simple``, in the account ``--organization-role`` names."""
+    if args.simple:
+        return Realism()
+    return Realism.realistic(
+        organization_role=args.organization_role,
+        organizations_access=not args.no_organizations_access,
+    )
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -60,6 +89,7 @@ def serve(args: argparse.Namespace) -> int:
         latency_s=args.latency_ms / 1000.0,
         throttle_rate=args.throttle_rate,
         seed=args.seed,
+        realism=realism_for(args),
     )
     with local:
         for name, value in local.env.items():

@@ -21,6 +21,8 @@ from botocore.client import BaseClient
 
 from factory.testing.servicecatalog import (
     DEFAULT_REGION,
+    Limits,
+    Realism,
     ServiceCatalogBackend,
     ServiceCatalogServer,
 )
@@ -50,12 +52,22 @@ class LocalAWS:
         latency_s: float = 0.0,
         throttle_rate: float = 0.0,
         seed: int | None = None,
+        realistic: bool = False,
+        realism: Realism | None = None,
+        limits: Limits | None = None,
     ) -> None:
+        """``realistic=True`` turns on the stand-in's realistic mode (:meth:`Realism.realistic`);
+        ``realism`` chooses each behaviour explicitly and wins over ``realistic``."""
         self.region = region
         self._host = host
         self._moto_port = moto_port
         self.standin = ServiceCatalogBackend(
-            latency_s=latency_s, throttle_rate=throttle_rate, seed=seed
+            latency_s=latency_s,
+            throttle_rate=throttle_rate,
+            seed=seed,
+            realistic=realistic,
+            realism=realism,
+            limits=limits,
         )
         self._standin_server = ServiceCatalogServer(self.standin, host=host, port=standin_port)
         self._moto: Any = None  # moto.server.ThreadedMotoServer, imported lazily (dev extra)
