@@ -1,7 +1,9 @@
 """Benchmark `studio-factory publish` against the loopback stand-in with injected latency.
 
-Scenarios: first publish of the sample catalog, no-op re-publish, one changed template, and a
-synthetic catalog of 20 products in 3 portfolios (first publish + no-op).
+Scenarios: first publish of the sample catalog, no-op re-publish, one changed template, a
+synthetic catalog of 20 products in 3 portfolios (first publish + no-op), and 100 products in
+one portfolio (first publish without latency, then the no-op with it; target under 3 s at
+50 ms per call, and at most 1 read per product plus a constant).
 Run: ``.venv/bin/python bench/publish.py [--latency-ms 50]``.
 """
 
@@ -55,14 +57,14 @@ def synthetic(root: Path, products: int = 20, portfolios: int = 3) -> None:
     (root / "portfolios/bench.yaml").write_text("\n".join(lines) + "\n")
 
 
-def measure(aws: LocalAWS, label: str, root: Path) -> None:
+def measure(aws: LocalAWS, label: str, root: Path) -> dict[str, int]:
     catalog, digests = load(root / "portfolios", "dev", root / "templates")
     aws.standin.reset_stats()
     start = time.perf_counter()
     results = run(catalog, digests, Options([REGION], bucket=BUCKET), apply=True)
     elapsed = time.perf_counter() - start
-    if results[0].error:
-        raise SystemExit(f"{label}: {results[0].error}")
+    if results[0].error or results[0].failures:
+        raise SystemExit(f"{label}: {results[0].error or results[0].failures}")
     stats = aws.standin.stats()
     ops = ", ".join(f"{op} {n}" for op, n in sorted(stats["by_operation"].items()))
     print(
@@ -70,6 +72,7 @@ def measure(aws: LocalAWS, label: str, root: Path) -> None:
         f"(mutating {stats['mutating']}, read {stats['read']})"
     )
     print(f"    {ops}")
+    return {"read": int(stats["read"]), "mutating": int(stats["mutating"])}
 
 
 def main() -> None:
@@ -100,6 +103,18 @@ def main() -> None:
         synthetic(Path(tmp) / "synthetic")
         measure(aws, "20 products x 3 portfolios: first", Path(tmp) / "synthetic")
         measure(aws, "20 products x 3 portfolios: no-op", Path(tmp) / "synthetic")
+        aws.reset()
+        aws.client("s3").create_bucket(Bucket=BUCKET)
+        large = Path(tmp) / "large"
+        synthetic(large, products=100, portfolios=1)
+        aws.standin.configure(latency_s=0.0)
+        measure(aws, "100 products x 1 portfolio: first", large)
+        aws.standin.configure(latency_s=args.latency_ms / 1000)
+        figures = measure(aws, "100 products x 1 portfolio: no-op", large)
+        print(
+            f"    no-op: {figures['mutating']} writes, "
+            f"{figures['read'] - 100} reads beyond 1 per product"
+        )
 
 
 if __name__ == "__main__":

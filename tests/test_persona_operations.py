@@ -96,6 +96,12 @@ def catalog_yaml(stage: dict[str, Any]) -> str:
         if "gamma" in products
         else ""
     )
+    ou_share = (
+        "\n      organization_nodes:\n        - type: ORGANIZATIONAL_UNIT\n"
+        "          value: ou-abcd-11111111"
+        if stage.get("ou_share", True)
+        else ""
+    )
     return f"""version: 1
 products:{product_defs}
 portfolios:
@@ -111,9 +117,7 @@ portfolios:
         attach_to: portfolio{team_option}
     sharing:
       accounts: ["{{{{ env.accounts.workload }}}}"]
-      organization_nodes:
-        - type: ORGANIZATIONAL_UNIT
-          value: ou-abcd-11111111
+{ou_share}
       share_tag_options: {str(stage.get("share_tag_options", True)).lower()}
 """
 
@@ -179,6 +183,8 @@ def drive_publisher(aws: LocalAWS, root: Path) -> None:
     invoke(root, "plan")
     publish(root)  # orphan gamma reported, TagOption re-activated, old version deleted
     publish(root, "--prune")  # gamma: constraints, association, TagOptions, product
+    write_stage(root, {"cost_center": "CC-1", "products": ["alpha", "beta"], "ou_share": False})
+    publish(root)  # the OU share leaves the YAML: DeletePortfolioShare
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from factory.portfolio import PortfolioConfigError
 from factory.publish.plan import Change
-from factory.publish.run import Options, RegionResult, load, run
+from factory.publish.run import Options, RegionResult, check_bucket, load, run
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
 
@@ -72,6 +72,17 @@ def default_regions(regions: tuple[str, ...], profile: str | None) -> list[str]:
     return [region]
 
 
+def options_or_exit(
+    regions: tuple[str, ...], profile: str | None, bucket: str | None, prune: bool = False
+) -> Options:
+    resolved = default_regions(regions, profile)
+    problem = check_bucket(bucket, resolved)
+    if problem:
+        click.echo(problem, err=True)
+        sys.exit(EXIT_ERROR)
+    return Options(resolved, profile=profile, bucket=bucket, prune=prune)
+
+
 def load_or_exit(portfolios: Path, env: str, templates: Path) -> tuple[Any, dict[str, str]]:
     try:
         return load(portfolios, env, templates)
@@ -95,6 +106,8 @@ def show(results: list[RegionResult], output: str) -> None:
             click.echo(_line(result.region, change))
         for warning in result.warnings:
             click.echo(f"{result.region} warning {warning}")
+        for failure in result.failures:
+            click.echo(f"{result.region} failed {failure}")
         if result.error:
             click.echo(f"{result.region} error {result.error}")
         if not result.changes and not result.error:
@@ -102,10 +115,12 @@ def show(results: list[RegionResult], output: str) -> None:
 
 
 def _region_json(result: RegionResult) -> dict[str, Any]:
+    """Stable shape (README "plan --output json"): a list with one object per region."""
     return {
         "region": result.region,
         "changes": [c.as_dict() for c in result.changes],
         "warnings": result.warnings,
+        "failures": result.failures,
         "error": result.error,
     }
 
@@ -130,8 +145,10 @@ def _table(results: list[RegionResult]) -> None:
     for result in results:
         for warning in result.warnings:
             console.print(f"[yellow]{result.region}: {warning}[/yellow]", markup=True)
+        for failure in result.failures:
+            console.print(f"[red]{result.region}: failed {failure}[/red]", markup=True)
         if result.error:
-            console.print(f"[red]{result.region}: {result.error}[/red]")
+            console.print(f"[red]{result.region}: {result.error}[/red]", markup=False)
 
 
 @click.command("plan")
@@ -147,7 +164,7 @@ def command(
 ) -> None:
     """Compare the catalog with Service Catalog and list the changes ``publish`` would make."""
     catalog, digests = load_or_exit(portfolios, env, templates)
-    options = Options(default_regions(regions, profile), profile=profile, bucket=bucket)
+    options = options_or_exit(regions, profile, bucket)
     results = run(catalog, digests, options, apply=False)
     show(results, output)
     if any(r.error for r in results):

@@ -1,6 +1,7 @@
 """``studio-factory publish``: plan, confirm, then apply in every region.
 
-Exit status: 0 published (or nothing to do), 1 error.
+Exit status: 0 published (or nothing to do), 1 error or any change failed (apply goes on
+with the changes that do not depend on a failed one, and lists every failure).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from factory.cli.plan import (
     EXIT_ERROR,
     EXIT_OK,
     common_options,
-    default_regions,
     load_or_exit,
+    options_or_exit,
     show,
 )
-from factory.publish.run import Options, run
+from factory.publish.run import run
 
 
 @click.command("publish")
@@ -38,9 +39,7 @@ def command(
 ) -> None:
     """Register templates, products, portfolios and shares in AWS Service Catalog."""
     catalog, digests = load_or_exit(portfolios, env, templates)
-    options = Options(
-        default_regions(regions, profile), profile=profile, bucket=bucket, prune=prune
-    )
+    options = options_or_exit(regions, profile, bucket, prune)
     if not yes:
         preview = run(catalog, digests, options, apply=False)
         show(preview, output)
@@ -54,4 +53,5 @@ def command(
     for result in results:
         if not result.error:
             click.echo(f"{result.region}: {result.applied} mutating call(s)", err=True)
-    sys.exit(EXIT_ERROR if any(r.error for r in results) else EXIT_OK)
+    failed = any(r.error or r.failures for r in results)
+    sys.exit(EXIT_ERROR if failed else EXIT_OK)

@@ -21,13 +21,44 @@ from factory.naming import TEMPLATE_BUCKET_SSM_PARAMETER
 
 TAG_PORTFOLIO = "studio-catalog:portfolio-id"
 TAG_PRODUCT = "studio-catalog:product-id"
-#: Fingerprint of (version policy, ordered versions) last enforced on a product; lets a no-op
-#: plan skip ListProvisioningArtifacts (one read per product instead of two).
+#: Legacy product tag that held the version-policy fingerprint. Product tags propagate to every
+#: provisioned product's resources (API reference, Tag data type), so the fingerprint now lives
+#: in the current version's Description (FINGERPRINT_MARK) and publish removes this tag.
 TAG_VERSIONS = "studio-catalog:versions"
 DIGEST_PREFIX = "sha256:"
+#: `<DIGEST_PREFIX><sha256> <FINGERPRINT_MARK><fingerprint>` in a version's Description:
+#: DescribeProductAsAdmin's ProvisioningArtifactSummaries carry Description (botocore model),
+#: so a no-op plan still needs no ListProvisioningArtifacts.
+FINGERPRINT_MARK = "versions:"
 CONSTRAINT_MARK = "studio-catalog"
+#: Tags AWS reserves (`aws:` prefix) can be neither set nor removed by callers (API reference,
+#: Tag data type); every other tag on a resource we own is managed by the YAML.
+RESERVED_TAG_PREFIX = "aws:"
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
+
+#: Quota errors that botocore's standard retry mode treats as throttling
+#: (botocore/retries/standard.py, ThrottledRetryableChecker._THROTTLED_ERROR_CODES lists
+#: `LimitExceededException`). Service Catalog answers it for its quotas (100 versions per
+#: product, ...; Service Catalog API reference, errors of CreateProvisioningArtifact): not
+#: transient, so it must not be retried.
+NOT_RETRIED = frozenset({"LimitExceededException"})
+
+
+def _no_retry_for_quota_errors(response: Any = None, **_: Any) -> bool | None:
+    """`needs-retry` handler registered first: botocore's endpoint takes the first non-None
+    answer (botocore/endpoint.py, Endpoint._needs_retry), so False stops the retry."""
+    if response is None:
+        return None
+    parsed = response[1] if isinstance(response, tuple) and len(response) > 1 else {}
+    code = (parsed or {}).get("Error", {}).get("Code")
+    return False if code in NOT_RETRIED else None
+
+
+def without_quota_retries(client: BaseClient) -> BaseClient:
+    event = f"needs-retry.{client.meta.service_model.service_id.hyphenize()}"
+    client.meta.events.register_first(event, _no_retry_for_quota_errors)
+    return client
 
 
 @dataclass
@@ -38,6 +69,9 @@ class Clients:
     sc: BaseClient
     s3: BaseClient
     ssm: BaseClient
+
+    def __post_init__(self) -> None:
+        without_quota_retries(self.sc)
 
     @classmethod
     def create(cls, region: str, profile: str | None = None) -> Clients:
@@ -50,18 +84,21 @@ class Clients:
         )
 
 
-def pages(
-    call: Callable[..., dict[str, Any]],
-    result_key: str,
-    token_key: str = "NextPageToken",
-    **params: Any,
-) -> Iterator[dict[str, Any]]:
-    """Items of every page of a Service Catalog list call (input token is `PageToken`)."""
+def pages(client: BaseClient, method: str, result_key: str, **params: Any) -> Iterator[Any]:
+    """Items of every page, through botocore's paginator for the operation (its model knows
+    each operation's token names, e.g. ListTagOptions answers `PageToken`)."""
+    for page in client.get_paginator(method).paginate(**params):
+        yield from page.get(result_key, [])
+
+
+def unpaged(call: Callable[..., dict[str, Any]], result_key: str, **params: Any) -> Iterator[Any]:
+    """For list calls botocore has no paginator for (DescribePortfolioShares,
+    ListProvisioningArtifacts): follow NextPageToken by hand."""
     token: str | None = None
     while True:
         response = call(**params, **({"PageToken": token} if token else {}))
         yield from response.get(result_key, [])
-        token = response.get(token_key)
+        token = response.get("NextPageToken")
         if not token:
             return
 
@@ -80,8 +117,17 @@ def template_key(product_id: str, digest: str) -> str:
     return f"{product_id}/{digest}.yaml"
 
 
+def dns_suffix(region: str) -> str:
+    """The partition's DNS suffix from botocore's partition data (aws-cn: amazonaws.com.cn)."""
+    session = boto3.Session()
+    partition = session.get_partition_for_region(region)
+    resolver = session._session._get_internal_component("endpoint_resolver")
+    return str(resolver.get_partition_dns_suffix(partition))
+
+
 def template_url(bucket: str, region: str, key: str) -> str:
-    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+    """Virtual-hosted URL in the bucket's own region and partition."""
+    return f"https://{bucket}.s3.{region}.{dns_suffix(region)}/{key}"
 
 
 def version_name(digest: str) -> str:

@@ -11,22 +11,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from factory.portfolio import Catalog, Portfolio, Product, ProductRef
 from factory.publish.aws import (
     CONSTRAINT_MARK,
+    DIGEST_PREFIX,
+    FINGERPRINT_MARK,
+    RESERVED_TAG_PREFIX,
     TAG_PORTFOLIO,
     TAG_PRODUCT,
-    TAG_VERSIONS,
     Clients,
+    error_code,
     file_digest,
     short_hash,
 )
 from factory.publish.state import (
+    NODE_FOR_SHARE_TYPE,
     SHARE_TYPE_FOR_NODE,
+    DuplicateResources,
     LivePortfolio,
     LiveProduct,
     LiveState,
@@ -35,21 +40,38 @@ from factory.publish.state import (
     versions_fingerprint,
 )
 
+#: Service Catalog quota: 100 provisioning artifacts per product (Service Catalog
+#: Administrator Guide, "AWS Service Catalog default service quotas").
+VERSION_QUOTA = 100
+
 __all__ = ["Change", "compute_plan", "desired_digests", "plan_region"]
 
 
 @dataclass(frozen=True)
 class Change:
-    """One planned change. `op` and `args` drive apply; the rest is for people."""
+    """One planned change. `op` and `args` drive apply; the rest is for people.
+
+    `old` and `new` carry the values before and after (a field -> value mapping, a tag mapping,
+    constraint parameters, share flags); None where there is nothing before (create) or after
+    (delete).
+    """
 
     action: str
     resource: str
     detail: str = ""
     op: str = field(default="", compare=False)
     args: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    old: Any = field(default=None, compare=False)
+    new: Any = field(default=None, compare=False)
 
-    def as_dict(self) -> dict[str, str]:
-        return {"action": self.action, "resource": self.resource, "detail": self.detail}
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "resource": self.resource,
+            "detail": self.detail,
+            "old": self.old,
+            "new": self.new,
+        }
 
 
 def desired_digests(catalog: Catalog) -> dict[str, str]:
@@ -64,23 +86,46 @@ def plan_region(
     clients: Clients, catalog: Catalog, digests: dict[str, str], *, prune: bool = False
 ) -> tuple[LiveState, list[Change]]:
     state = read_state(clients, catalog, digests)
-    return state, compute_plan(catalog, state, digests, prune=prune)
+    changes = compute_plan(catalog, state, digests, prune=prune)
+    return state, [_with_old_constraint(clients, change) for change in changes]
+
+
+def _with_old_constraint(clients: Clients, change: Change) -> Change:
+    """ListConstraintsForPortfolio has no parameters (botocore model, ConstraintDetail): read
+    the old ones of a constraint about to change (one DescribeConstraint per changed one)."""
+    if change.op != "update_constraint":
+        return change
+    try:
+        described = clients.sc.describe_constraint(Id=change.args["id"])
+    except Exception as exc:  # the plan stays useful without the old value
+        return replace(change, old=f"unreadable: {error_code(exc) or exc}")
+    raw = described.get("ConstraintParameters") or "{}"
+    try:
+        old: Any = json.loads(raw)
+    except ValueError:
+        old = raw
+    detail = f"parameters {json.dumps(old, sort_keys=True)} -> {change.args['parameters']}"
+    return replace(change, old=old, detail=detail)
 
 
 def compute_plan(
     catalog: Catalog, state: LiveState, digests: dict[str, str], *, prune: bool = False
 ) -> list[Change]:
+    """Pure. Raises DuplicateResources, before any write, when one catalog id is ambiguous."""
+    if state.duplicates:
+        raise DuplicateResources("; ".join(state.duplicates))
     phases: list[Iterator[Change]] = [
         _portfolio_changes(catalog, state),
         _tag_option_changes(catalog, state),
         _product_changes(catalog, state, digests),
         _association_changes(catalog, state),
         _constraint_changes(catalog, state),
+        _removed_association_changes(catalog, state),
         _principal_changes(catalog, state),
         _tag_option_association_changes(catalog, state),
         _share_changes(catalog, state),
         _version_policy_changes(catalog, state, digests),
-        _orphan_changes(catalog, state, prune),
+        _orphan_changes(state, prune),
     ]
     return [change for phase in phases for change in phase]
 
@@ -97,40 +142,81 @@ def _portfolio_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
         live = state.portfolios.get(config.id)
         resource = f"portfolio {config.id}"
         if live is None:
+            new = {"DisplayName": config.display_name, "Tags": portfolio_tags(config)}
             yield Change(
                 "create",
                 resource,
                 config.display_name,
                 "create_portfolio",
                 {"portfolio": config.id},
+                new=new,
             )
             continue
-        fields = _changed(
-            {
-                "DisplayName": (live.display_name, config.display_name),
-                "Description": (live.description, config.description),
-                "ProviderName": (live.provider_name, config.provider_name),
-            }
-        )
-        add_tags = _added_tags(live.tags, portfolio_tags(config))
-        if fields or add_tags:
-            detail = ", ".join([*fields, *(f"tag {k}" for k in add_tags)])
-            yield Change(
-                "update",
-                resource,
-                detail,
-                "update_portfolio",
-                {"portfolio": config.id, "fields": fields, "add_tags": add_tags},
+        old_fields = {
+            "DisplayName": live.display_name,
+            "Description": live.description,
+            "ProviderName": live.provider_name,
+        }
+        new_fields = {
+            "DisplayName": config.display_name,
+            "Description": config.description,
+            "ProviderName": config.provider_name,
+        }
+        update = _update_change(resource, old_fields, new_fields, live.tags, portfolio_tags(config))
+        if update is not None:
+            yield replace(
+                update, op="update_portfolio", args={**update.args, "portfolio": config.id}
             )
+
+
+def _update_change(
+    resource: str,
+    old_fields: dict[str, Any],
+    new_fields: dict[str, Any],
+    live_tags: dict[str, str],
+    desired_tags: dict[str, str],
+) -> Change | None:
+    """An update of fields and tags, with old -> new values, or None when nothing differs."""
+    fields = _changed({name: (old_fields.get(name), new) for name, new in new_fields.items()})
+    add_tags, remove_tags = _tag_diff(live_tags, desired_tags)
+    if not (fields or add_tags or remove_tags):
+        return None
+    old = {name: old_fields.get(name) or "" for name in fields}
+    new = dict(fields)
+    if add_tags or remove_tags:
+        touched = sorted({*add_tags, *remove_tags})
+        old["Tags"] = {k: live_tags[k] for k in touched if k in live_tags}
+        new["Tags"] = {k: desired_tags[k] for k in touched if k in desired_tags}
+    detail = ", ".join(
+        [
+            *(f"{name}: {old[name]!r} -> {value!r}" for name, value in fields.items()),
+            *(_tag_detail(k, live_tags.get(k), v) for k, v in sorted(add_tags.items())),
+            *(f"-tag {k}={live_tags[k]}" for k in remove_tags),
+        ]
+    )
+    args = {"fields": fields, "add_tags": add_tags, "remove_tags": remove_tags}
+    return Change("update", resource, detail, "", args, old=old, new=new)
+
+
+def _tag_detail(key: str, old: str | None, new: str) -> str:
+    return f"+tag {key}={new}" if old is None else f"tag {key}: {old!r} -> {new!r}"
 
 
 def _changed(pairs: dict[str, tuple[str | None, str | None]]) -> dict[str, str]:
     return {name: new or "" for name, (old, new) in pairs.items() if (old or "") != (new or "")}
 
 
-def _added_tags(live: dict[str, str], desired: dict[str, str]) -> dict[str, str]:
-    """Tags to add or overwrite; tags set by others are left alone."""
-    return {k: v for k, v in desired.items() if live.get(k) != v}
+def _tag_diff(live: dict[str, str], desired: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Tags to add or overwrite, and tags to remove.
+
+    Decision: on resources the publisher owns (tagged with our catalog id) the YAML owns every
+    tag, so a tag removed from the YAML, or set by hand, is removed; only `aws:` tags, which
+    callers cannot change (API reference, Tag data type), are left alone. This also removes
+    the legacy `studio-catalog:versions` fingerprint tag from products.
+    """
+    add = {k: v for k, v in desired.items() if live.get(k) != v}
+    remove = sorted(k for k in live if k not in desired and not k.startswith(RESERVED_TAG_PREFIX))
+    return add, remove
 
 
 # --- TagOptions -----------------------------------------------------------------------------
@@ -207,32 +293,32 @@ def _product_changes(
         if live.artifact_for(digest) is None:
             yield upload
             existing = sorted(a.id for a in live.artifacts)
+            detail = f"sha256:{digest[:12]}"
+            if len(existing) >= VERSION_QUOTA:
+                detail += f"; at the {VERSION_QUOTA}-version quota: oldest unused version deleted"
             yield Change(
                 "create",
                 f"{resource} version",
-                f"sha256:{digest[:12]}",
+                detail,
                 "create_version",
                 {"product": product.id, "digest": digest, "existing": existing},
+                new={"Description": f"{DIGEST_PREFIX}{digest}"},
             )
 
 
 def _product_update(product: Product, live: LiveProduct) -> Iterator[Change]:
-    fields = _changed(
-        {
-            name: (live.summary.get(_SUMMARY_FIELD.get(name, name)), value)
-            for name, value in product_fields(product).items()
-        }
+    old_fields = {
+        name: live.summary.get(_SUMMARY_FIELD.get(name, name)) for name in product_fields(product)
+    }
+    update = _update_change(
+        f"product {product.id}",
+        old_fields,
+        product_fields(product),
+        live.tags,
+        product_tags(product),
     )
-    add_tags = _added_tags(live.tags, product_tags(product))
-    if fields or add_tags:
-        detail = ", ".join([*fields, *(f"tag {k}" for k in add_tags)])
-        yield Change(
-            "update",
-            f"product {product.id}",
-            detail,
-            "update_product",
-            {"product": product.id, "fields": fields, "add_tags": add_tags},
-        )
+    if update is not None:
+        yield replace(update, op="update_product", args={**update.args, "product": product.id})
 
 
 def _version_policy_changes(
@@ -268,12 +354,13 @@ def _version_policy_changes(
                     deleted_ids.append(artifact.id)
                 yield change
         yield Change(
-            "tag",
-            f"product {product.id}",
-            "record enforced version policy",
-            "tag_versions",
+            "record",
+            f"product {product.id} version sha256:{digest[:12]}",
+            "record the enforced version policy in the version's description",
+            "record_versions",
             {
                 "product": product.id,
+                "digest": digest,
                 "keys": keys,
                 "deleted": deleted,
                 "deleted_ids": deleted_ids,
@@ -302,12 +389,14 @@ def _policy_change(
     elif index < keep_active + keep_deprecated:
         target = (True, "DEPRECATED")
     elif delete_inactive:
+        # A version still in use cannot be deleted; apply then deactivates it instead.
         return Change(
             "delete",
             resource,
-            "inactive, beyond policy",
+            "beyond policy (deactivated instead while in use)",
             "delete_version",
-            {"product": product.id, "artifact": artifact_id},
+            {"product": product.id, "artifact": artifact_id, "active": active},
+            old={"Active": active, "Guidance": guidance},
         )
     else:
         target = (False, None)
@@ -327,6 +416,8 @@ def _policy_change(
             "active": target[0],
             "guidance": target[1],
         },
+        old={"Active": active, "Guidance": guidance},
+        new={"Active": target[0], "Guidance": target[1]},
     )
 
 
@@ -340,8 +431,16 @@ def fingerprint_from_args(args: dict[str, Any], deleted: set[str]) -> str:
     return versions_fingerprint(policy, [k for k in args["keys"] if k not in deleted])
 
 
-def initial_versions_tag(product: Product, digest: str) -> dict[str, str]:
-    return {TAG_VERSIONS: versions_fingerprint(product.version_policy, [digest])}
+def version_description(digest: str, fingerprint: str | None = None) -> str:
+    """`sha256:<digest>[ versions:<fingerprint>]`: the fingerprint of the version policy last
+    enforced lives on the current version, where it propagates nowhere (product tags reach
+    every provisioned product's resources: API reference, Tag data type)."""
+    text = f"{DIGEST_PREFIX}{digest}"
+    return f"{text} {FINGERPRINT_MARK}{fingerprint}" if fingerprint else text
+
+
+def initial_version_description(product: Product, digest: str) -> str:
+    return version_description(digest, versions_fingerprint(product.version_policy, [digest]))
 
 
 # --- associations and constraints -----------------------------------------------------------
@@ -412,16 +511,23 @@ def _constraint_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
             }
             if not same_type:
                 yield Change(
-                    "create", f"{resource} constraint {kind}", "", "create_constraint", args
+                    "create",
+                    f"{resource} constraint {kind}",
+                    json.dumps(parameters, sort_keys=True),
+                    "create_constraint",
+                    args,
+                    new=parameters,
                 )
                 continue
             if same_type[0].description != description:
                 yield Change(
                     "update",
                     f"{resource} constraint {kind}",
-                    "parameters",
+                    f"parameters -> {json.dumps(parameters, sort_keys=True)}",
                     "update_constraint",
                     {**args, "id": same_type[0].id},
+                    old=same_type[0].description,  # plan_region replaces it by the parameters
+                    new=parameters,
                 )
             for extra in same_type[1:]:
                 yield Change(
@@ -440,6 +546,37 @@ def _constraint_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
                     "delete_constraint",
                     {"id": extra.id},
                 )
+
+
+def _removed_association_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
+    """Products in a catalog portfolio that the YAML no longer puts there leave it: its
+    constraints first (one launch constraint per pair; DisassociateProductFromPortfolio
+    answers ResourceInUseException while constraints exist, API reference), then the pair."""
+    names = state.product_catalog_ids()
+    for config in catalog.portfolios:
+        live = state.portfolios.get(config.id)
+        if live is None:
+            continue
+        wanted = {_live_product_id(state, ref.product) for ref in config.products}
+        for aws_id in sorted(live.product_ids - wanted):
+            label = names.get(aws_id, aws_id)
+            resource = f"portfolio {config.id} product {label}"
+            for constraint in live.constraints:
+                if constraint.product_id == aws_id:
+                    yield Change(
+                        "delete",
+                        f"{resource} constraint {constraint.type}",
+                        "product leaves the portfolio",
+                        "delete_constraint",
+                        {"id": constraint.id},
+                    )
+            yield Change(
+                "disassociate",
+                resource,
+                "not in the portfolio's products",
+                "disassociate_product",
+                {"portfolio_aws_id": live.id, "product_aws_id": aws_id},
+            )
 
 
 # --- principals, TagOption associations, shares ---------------------------------------------
@@ -471,8 +608,11 @@ def _principal_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
 
 
 def _desired_resource_tag_options(catalog: Catalog) -> dict[tuple[str, str], set[tuple[str, str]]]:
-    """(kind, catalog id) -> TagOption (key, value) pairs attached to it."""
-    desired: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    """(kind, catalog id) -> TagOption (key, value) pairs attached to it; every portfolio and
+    product is present, so "all TagOptions removed" detaches the live ones."""
+    desired: dict[tuple[str, str], set[tuple[str, str]]] = {
+        ("product", pid): set() for pid in catalog.products
+    }
     for config in catalog.portfolios:
         desired.setdefault(("portfolio", config.id), set())
         for option in config.tag_options:
@@ -490,7 +630,8 @@ def _tag_option_association_changes(catalog: Catalog, state: LiveState) -> Itera
     by_id = {tid: pair for pair, (tid, _) in state.tag_options.items()}
     for (kind, cid), pairs in _desired_resource_tag_options(catalog).items():
         live = state.portfolios.get(cid) if kind == "portfolio" else state.products.get(cid)
-        current = {by_id.get(tid, ("?", tid)) for tid in (live.tag_option_ids if live else ())}
+        live_ids = live.tag_option_ids if live else set()
+        current = {by_id[tid] for tid in live_ids if tid in by_id}
         for key, value in sorted(pairs - current):
             yield Change(
                 "associate",
@@ -498,91 +639,118 @@ def _tag_option_association_changes(catalog: Catalog, state: LiveState) -> Itera
                 f"{key}={value}",
                 "associate_tag_option",
                 {"kind": kind, "id": cid, "key": key, "value": value},
+                new={key: value},
             )
-        for key, value in sorted(current - pairs):
-            if (key, value) in state.tag_options:
-                yield Change(
-                    "disassociate",
-                    f"{kind} {cid} tag-option",
-                    f"{key}={value}",
-                    "disassociate_tag_option",
-                    {"kind": kind, "id": cid, "key": key, "value": value},
-                )
+        for tid in sorted(live_ids):
+            pair = by_id.get(tid)
+            if live is None or (pair is not None and pair in pairs):
+                continue
+            label = f"{pair[0]}={pair[1]}" if pair else tid
+            yield Change(
+                "disassociate",
+                f"{kind} {cid} tag-option",
+                label,
+                "disassociate_tag_option_id",
+                {"resource_aws_id": live.id, "tag_option_id": tid},
+                old={pair[0]: pair[1]} if pair else tid,
+            )
 
 
 def _share_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
     for config in catalog.portfolios:
         live = state.portfolios.get(config.id)
-        yield from _account_shares(config, live)
-        yield from _node_shares(config, live)
+        desired = _desired_shares(config)
+        for key, flags in desired.items():
+            yield from _share_change(config, live, key, flags)
+        for key, current in sorted((live.shares if live else {}).items()):
+            if key not in desired and live is not None:
+                yield _delete_share(config, live, key, current)
 
 
-def _account_shares(config: Portfolio, live: LivePortfolio | None) -> Iterator[Change]:
-    tag_options = config.sharing.share_tag_options
-    for account in config.sharing.accounts:
-        current = live.shares.get(("ACCOUNT", account)) if live else None
-        args = {"portfolio": config.id, "account": account, "share_tag_options": tag_options}
-        resource = f"portfolio {config.id} share account {account}"
-        if current is None:
-            yield Change("share", resource, "", "share", {**args, "op": "create"})
-        elif current.share_tag_options != tag_options:
-            yield Change("update", resource, "share options", "share", {**args, "op": "update"})
-
-
-def _node_shares(config: Portfolio, live: LivePortfolio | None) -> Iterator[Change]:
+def _desired_shares(config: Portfolio) -> dict[tuple[str, str], dict[str, bool]]:
+    """(DescribePortfolioShares Type, principal) -> share flags. SharePrincipals applies to
+    organization and OU shares only (API reference, CreatePortfolioShare)."""
     sharing = config.sharing
+    desired = {
+        ("ACCOUNT", account): {"ShareTagOptions": sharing.share_tag_options}
+        for account in sharing.accounts
+    }
     for node in sharing.organization_nodes:
-        key = (SHARE_TYPE_FOR_NODE[node.type], node.value)
-        current = live.shares.get(key) if live else None
-        args = {
-            "portfolio": config.id,
-            "node": {"Type": node.type, "Value": node.value},
-            "share_tag_options": sharing.share_tag_options,
-            "share_principals": sharing.share_principals and node.type != "ACCOUNT",
+        desired[(SHARE_TYPE_FOR_NODE[node.type], node.value)] = {
+            "ShareTagOptions": sharing.share_tag_options,
+            "SharePrincipals": sharing.share_principals and node.type != "ACCOUNT",
         }
-        resource = f"portfolio {config.id} share {node.type.lower()} {node.value}"
-        if current is None:
-            yield Change("share", resource, "", "share", {**args, "op": "create"})
-        elif (current.share_tag_options, current.share_principals) != (
-            args["share_tag_options"],
-            args["share_principals"],
-        ):
-            yield Change("update", resource, "share options", "share", {**args, "op": "update"})
+    return desired
+
+
+def _share_target(key: tuple[str, str]) -> dict[str, Any]:
+    share_type, principal = key
+    if share_type == "ACCOUNT":
+        return {"account": principal}
+    return {"node": {"Type": NODE_FOR_SHARE_TYPE[share_type], "Value": principal}}
+
+
+def _share_resource(config: Portfolio, key: tuple[str, str]) -> str:
+    share_type, principal = key
+    kind = "account" if share_type == "ACCOUNT" else NODE_FOR_SHARE_TYPE[share_type].lower()
+    return f"portfolio {config.id} share {kind} {principal}"
+
+
+def _share_change(
+    config: Portfolio, live: LivePortfolio | None, key: tuple[str, str], flags: dict[str, bool]
+) -> Iterator[Change]:
+    current = live.shares.get(key) if live else None
+    args: dict[str, Any] = {
+        "portfolio": config.id,
+        **_share_target(key),
+        "share_tag_options": flags["ShareTagOptions"],
+        "share_principals": flags.get("SharePrincipals", False),
+    }
+    resource = _share_resource(config, key)
+    if current is None:
+        yield Change("share", resource, "", "share", {**args, "op": "create"}, new=flags)
+        return
+    old = {"ShareTagOptions": current.share_tag_options}
+    if "SharePrincipals" in flags:
+        old["SharePrincipals"] = current.share_principals
+    if old != flags:
+        detail = ", ".join(f"{k}: {old[k]} -> {v}" for k, v in flags.items() if old[k] != v)
+        yield Change(
+            "update", resource, detail, "share", {**args, "op": "update"}, old=old, new=flags
+        )
+
+
+def _delete_share(
+    config: Portfolio, live: LivePortfolio, key: tuple[str, str], current: Any
+) -> Change:
+    return Change(
+        "unshare",
+        _share_resource(config, key),
+        "not in the portfolio's sharing",
+        "delete_share",
+        {"portfolio": config.id, **_share_target(key)},
+        old={"ShareTagOptions": current.share_tag_options},
+    )
 
 
 # --- orphans --------------------------------------------------------------------------------
 
 
-def _orphan_changes(catalog: Catalog, state: LiveState, prune: bool) -> Iterator[Change]:
+def _orphan_changes(state: LiveState, prune: bool) -> Iterator[Change]:
+    for logical in sorted(state.orphan_portfolios):
+        yield Change("orphan", f"portfolio {logical}", "not in catalog; delete it by hand")
     for logical, live in sorted(state.orphans.items()):
         resource = f"product {logical}"
         if not prune:
             yield Change("orphan", resource, "not in catalog; --prune removes it")
             continue
-        for pid, portfolio in state.portfolios.items():
-            for constraint in portfolio.constraints:
-                if constraint.product_id == live.id:
-                    yield Change(
-                        "delete",
-                        f"portfolio {pid} product {logical} constraint {constraint.type}",
-                        "prune",
-                        "delete_constraint",
-                        {"id": constraint.id},
-                    )
-            if live.id in portfolio.product_ids:
-                yield Change(
-                    "disassociate",
-                    f"portfolio {pid} product {logical}",
-                    "prune",
-                    "disassociate_product",
-                    {"portfolio_aws_id": portfolio.id, "product_aws_id": live.id},
-                )
-        for tag_option_id in sorted(live.tag_option_ids):
-            yield Change(
-                "disassociate",
-                f"product {logical} tag-option",
-                tag_option_id,
-                "disassociate_tag_option_id",
-                {"resource_aws_id": live.id, "tag_option_id": tag_option_id},
-            )
-        yield Change("delete", resource, "prune", "delete_product", {"product_aws_id": live.id})
+        # Apply detaches it from every portfolio that still holds it (ListPortfoliosForProduct),
+        # so a product left behind by an interrupted prune is deleted too.
+        yield Change(
+            "delete",
+            resource,
+            "prune",
+            "delete_product",
+            {"product_aws_id": live.id, "tag_option_ids": sorted(live.tag_option_ids)},
+            old={"Name": live.name},
+        )

@@ -11,6 +11,7 @@ from factory.portfolio import Catalog, load_catalog
 from factory.publish.apply import apply_plan
 from factory.publish.aws import Clients
 from factory.publish.plan import Change, desired_digests, plan_region
+from factory.publish.state import DuplicateResources
 
 MAX_REGION_WORKERS = 4
 
@@ -20,6 +21,8 @@ class RegionResult:
     region: str
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: changes that failed or were skipped because one they depend on failed (apply goes on)
+    failures: list[str] = field(default_factory=list)
     applied: int = 0
     error: str | None = None
 
@@ -62,9 +65,24 @@ def _region(
             )
             result.applied = ctx.mutations
             result.warnings.extend(ctx.warnings)
+            result.failures.extend(str(failure) for failure in ctx.failures)
+    except DuplicateResources as exc:
+        result.error = f"nothing written: {exc}"
     except Exception as exc:  # reported per region; other regions carry on
         result.error = f"{type(exc).__name__}: {exc}"
     return result
+
+
+def check_bucket(bucket: str | None, regions: Sequence[str]) -> str | None:
+    """One `--bucket` for several regions would point every region's versions at one region's
+    bucket; each region's bootstrap stack writes its own bucket to SSM instead."""
+    if bucket and len(regions) > 1:
+        return (
+            f"error: --bucket: one bucket ({bucket}) for {len(regions)} regions; "
+            "publish one region at a time with --bucket, or omit it to use each region's "
+            "bootstrap bucket (SSM /studio-catalog/bootstrap/template-bucket-name)"
+        )
+    return None
 
 
 def run(
