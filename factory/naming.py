@@ -71,3 +71,7 @@ def domain_ssm_parameter(key: str, domain: str = DEFAULT_DOMAIN_NAME) -> str:
 #: (``aws:ResourceTag`` on existing keys, ``aws:RequestTag`` on CreateKey/TagResource).
 MANAGED_BY_TAG = "studio-catalog:managed-by"
 MANAGED_BY_VALUE = "studio-catalog-factory"
+
+#: Key prefix of the per-region publish locks in the template bucket (factory/publish/lock.py);
+#: the PublisherRole may delete objects only under it.
+PUBLISH_LOCK_PREFIX = ".studio-catalog/locks/"

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -102,9 +103,23 @@ def catalog_yaml(stage: dict[str, Any]) -> str:
         if stage.get("ou_share", True)
         else ""
     )
+    extra = (
+        """
+  - id: extra
+    display_name: Extra
+    provider_name: ML Platform team
+    principals:
+      - type: IAM
+        arn: "arn:aws:iam::{{ env.accounts.catalog }}:role/A"
+    products: []
+    sharing:
+      accounts: ["{{ env.accounts.workload }}"]"""
+        if stage.get("extra_portfolio")
+        else ""
+    )
     return f"""version: 1
 products:{product_defs}
-portfolios:
+portfolios:{extra}
   - id: studio
     display_name: Studio
     description: {stage.get("portfolio_description", "first")}
@@ -149,6 +164,20 @@ def publish(root: Path, *extra: str) -> None:
     assert result.exit_code == 0, result.output
 
 
+def leave_expired_lock(aws: LocalAWS) -> None:
+    """Set up: the lock of a run that crashed an hour ago (not recorded: default session)."""
+    from factory.publish.lock import LockRecord, format_time, lock_key
+
+    stale = LockRecord(
+        holder="crashed-run",
+        run_id="0",
+        acquired_at=format_time(time.time() - 7200),
+        expires_at=format_time(time.time() - 3600),
+        region=REGION,
+    )
+    aws.client("s3").put_object(Bucket=BUCKET, Key=lock_key(REGION), Body=stale.body())
+
+
 def deactivate_tag_option(aws: LocalAWS, key: str, value: str) -> None:
     """Set up (outside the code under test: the default session is not recorded)."""
     sc = aws.client("servicecatalog")
@@ -185,6 +214,19 @@ def drive_publisher(aws: LocalAWS, root: Path) -> None:
     publish(root, "--prune")  # gamma: constraints, association, TagOptions, product
     write_stage(root, {"cost_center": "CC-1", "products": ["alpha", "beta"], "ou_share": False})
     publish(root)  # the OU share leaves the YAML: DeletePortfolioShare
+    write_stage(
+        root,
+        {
+            "cost_center": "CC-1",
+            "products": ["alpha", "beta"],
+            "ou_share": False,
+            "extra_portfolio": True,
+        },
+    )
+    leave_expired_lock(aws)
+    publish(root)  # a crashed run's expired lock is taken over; a second portfolio is made
+    write_stage(root, {"cost_center": "CC-1", "products": ["alpha", "beta"], "ou_share": False})
+    publish(root, "--prune")  # its share, principal, then the portfolio; in-use search
 
 
 @pytest.fixture(scope="module")
@@ -256,27 +298,29 @@ def test_data_file_is_sorted_and_unique() -> None:
 
 
 def test_scenario_hits_every_apply_step(aws: LocalAWS, workspace: Path) -> None:
-    """Guards the scenario itself: each step of the publisher runs at least once."""
-    from factory.publish import apply
+    """Guards the scenario itself: each kind of publisher step runs at least once."""
+    from factory.publish import steps
 
     seen: set[str] = set()
-    original = apply.EXECUTORS.copy()
+    kinds = steps.step_types()
 
-    def spy(name: str) -> Any:
-        def run(ctx: Any, args: dict[str, Any]) -> None:
-            seen.add(name)
-            original[name](ctx, args)
+    def spy(cls: type[steps.Step]) -> Any:
+        original = cls.apply
+
+        def run(self: steps.Step, ctx: Any) -> None:
+            seen.add(type(self).__name__)
+            original(self, ctx)
 
         return run
 
-    patched = {name: spy(name) for name in original}
     with pytest.MonkeyPatch.context() as mp:
-        for name, function in patched.items():
-            mp.setitem(apply.EXECUTORS, name, function)
+        for cls in kinds:
+            if "apply" in vars(cls):
+                mp.setattr(cls, "apply", spy(cls))
         drive_publisher(aws, workspace)
-    # disassociate_tag_option (by catalog id) needs a TagOption dropped from a product that
-    # stays; the prune path covers the same operation (disassociate_tag_option_id).
-    assert set(original) - seen <= {"disassociate_tag_option"}, sorted(set(original) - seen)
+    assert {cls.__name__ for cls in kinds} - seen == set(), sorted(
+        {cls.__name__ for cls in kinds} - seen
+    )
 
 
 # --- static cross-check ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from factory.portfolio import PortfolioConfigError
-from factory.publish.plan import Change
 from factory.publish.run import Options, RegionResult, check_bucket, load, run
+from factory.publish.steps import Step
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING = 0, 1, 2
 
@@ -73,19 +74,25 @@ def default_regions(regions: tuple[str, ...], profile: str | None) -> list[str]:
 
 
 def options_or_exit(
-    regions: tuple[str, ...], profile: str | None, bucket: str | None, prune: bool = False
+    regions: tuple[str, ...],
+    profile: str | None,
+    bucket: str | None,
+    prune: bool = False,
+    break_lock: bool = False,
 ) -> Options:
     resolved = default_regions(regions, profile)
     problem = check_bucket(bucket, resolved)
     if problem:
         click.echo(problem, err=True)
         sys.exit(EXIT_ERROR)
-    return Options(resolved, profile=profile, bucket=bucket, prune=prune)
+    return Options(resolved, profile=profile, bucket=bucket, prune=prune, break_lock=break_lock)
 
 
-def load_or_exit(portfolios: Path, env: str, templates: Path) -> tuple[Any, dict[str, str]]:
+def load_or_exit(
+    portfolios: Path, env: str, templates: Path, regions: Sequence[str] = ()
+) -> tuple[Any, dict[str, str]]:
     try:
-        return load(portfolios, env, templates)
+        return load(portfolios, env, templates, regions)
     except PortfolioConfigError as exc:
         click.echo(f"error: invalid portfolio definitions:\n{exc}", err=True)
         sys.exit(EXIT_ERROR)
@@ -125,7 +132,7 @@ def _region_json(result: RegionResult) -> dict[str, Any]:
     }
 
 
-def _line(region: str, change: Change) -> str:
+def _line(region: str, change: Step) -> str:
     return f"{region} {change.action} {change.resource}" + (
         f" ({change.detail})" if change.detail else ""
     )
@@ -163,8 +170,8 @@ def command(
     profile: str | None,
 ) -> None:
     """Compare the catalog with Service Catalog and list the changes ``publish`` would make."""
-    catalog, digests = load_or_exit(portfolios, env, templates)
     options = options_or_exit(regions, profile, bucket)
+    catalog, digests = load_or_exit(portfolios, env, templates, options.regions)
     results = run(catalog, digests, options, apply=False)
     show(results, output)
     if any(r.error for r in results):

@@ -1,5 +1,9 @@
 """``studio-factory publish``: plan, confirm, then apply in every region.
 
+Each region is planned again and applied under its publish lock (factory.publish.lock): two
+publishers at once never interleave their writes; the second stops before writing anything
+and names the holder.
+
 Exit status: 0 published (or nothing to do), 1 error or any change failed (apply goes on
 with the changes that do not depend on a failed one, and lists every failure).
 """
@@ -26,6 +30,11 @@ from factory.publish.run import run
 @common_options
 @click.option("--prune", is_flag=True, help="Delete managed products no longer in the catalog.")
 @click.option("--yes", is_flag=True, help="Apply without asking for confirmation.")
+@click.option(
+    "--break-lock",
+    is_flag=True,
+    help="Remove the region's publish lock left by a crashed run, then publish.",
+)
 def command(
     env: str,
     regions: tuple[str, ...],
@@ -36,10 +45,11 @@ def command(
     profile: str | None,
     prune: bool,
     yes: bool,
+    break_lock: bool,
 ) -> None:
     """Register templates, products, portfolios and shares in AWS Service Catalog."""
-    catalog, digests = load_or_exit(portfolios, env, templates)
-    options = options_or_exit(regions, profile, bucket, prune)
+    options = options_or_exit(regions, profile, bucket, prune, break_lock)
+    catalog, digests = load_or_exit(portfolios, env, templates, options.regions)
     if not yes:
         preview = run(catalog, digests, options, apply=False)
         show(preview, output)

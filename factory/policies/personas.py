@@ -104,6 +104,10 @@ PUBLISHER_ACTIONS = (
     "ListPortfolioAccess",
     "ListPortfolios",
     "SearchProductsAsAdmin",
+    # --prune refuses to delete products still provisioned (factory/publish/plan.py)
+    "SearchProvisionedProducts",
+    # organization shares need Organizations access (factory/publish/plan.py preconditions)
+    "GetAWSOrganizationsAccessStatus",
 )
 
 
@@ -379,6 +383,14 @@ def publisher_statements(launch_role_arn: Any) -> list[Statement]:
             Effect=Allow,
             Action=actions("s3", "PutObject", "GetObject", "ListBucket"),
             Resource=[GetAtt("TemplateBucket", "Arn"), Sub("${TemplateBucket.Arn}/*")],
+        ),
+        Statement(
+            # The per-region publish lock (factory/publish/lock.py) is released with a
+            # conditional DeleteObject; nothing else in the bucket may be deleted.
+            Sid="ReleaseThePublishLock",
+            Effect=Allow,
+            Action=actions("s3", "DeleteObject"),
+            Resource=[Sub("${TemplateBucket.Arn}/" + naming.PUBLISH_LOCK_PREFIX + "*")],
         ),
         Statement(
             Sid="ReadBootstrapSsmParameters",

@@ -1,120 +1,198 @@
-"""Compute the changes that bring one region's Service Catalog in line with the catalog.
+"""Compute the steps that bring one region's Service Catalog in line with the catalog.
 
-The plan is computed entirely before execution (like Sceptre's change sets): `read_state`
-reads, `compute_plan` is pure, and `factory.publish.apply` executes the list in order. The list
-is already in dependency order: portfolios, TagOptions, templates, products and versions,
-associations, constraints, principals, TagOption associations, shares, version policy, prune.
-Changes name resources by catalog id; apply resolves them to AWS ids as they are created.
+The plan is computed entirely before execution (like Sceptre's change sets): `plan_region`
+checks preconditions and reads, `compute_plan` is pure, and `factory.publish.apply` executes
+the steps in order. The list is already in dependency order: portfolios, TagOptions,
+templates, products and versions, associations, constraints, principals, TagOption
+associations, shares, version policy, prune. Steps (`factory.publish.steps`) name resources
+by catalog id; apply resolves them to AWS ids as they are created.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from factory.portfolio import Catalog, Portfolio, Product, ProductRef
 from factory.publish.aws import (
     CONSTRAINT_MARK,
     DIGEST_PREFIX,
-    FINGERPRINT_MARK,
     RESERVED_TAG_PREFIX,
-    TAG_PORTFOLIO,
-    TAG_PRODUCT,
     Clients,
     error_code,
     file_digest,
+    pages,
     short_hash,
+    unpaged,
 )
 from factory.publish.state import (
-    NODE_FOR_SHARE_TYPE,
     SHARE_TYPE_FOR_NODE,
     DuplicateResources,
     LivePortfolio,
     LiveProduct,
+    LiveShare,
     LiveState,
     read_state,
     version_order,
-    versions_fingerprint,
+)
+from factory.publish.steps import (
+    ActivateTagOption,
+    AssociatePrincipal,
+    AssociateProduct,
+    AssociateTagOption,
+    CreateConstraint,
+    CreatePortfolio,
+    CreateProduct,
+    CreateShare,
+    CreateTagOption,
+    CreateVersion,
+    DeleteConstraint,
+    DeletePortfolio,
+    DeleteProduct,
+    DeleteShare,
+    DeleteVersion,
+    DisassociatePrincipal,
+    DisassociateProduct,
+    DisassociateTagOption,
+    Orphan,
+    RecordVersions,
+    Refused,
+    Step,
+    UpdateConstraint,
+    UpdatePortfolio,
+    UpdateProduct,
+    UpdateShare,
+    UpdateVersion,
+    UploadTemplate,
+    portfolio_tags,
+    product_fields,
+    product_tags,
 )
 
 #: Service Catalog quota: 100 provisioning artifacts per product (Service Catalog
 #: Administrator Guide, "AWS Service Catalog default service quotas").
 VERSION_QUOTA = 100
+#: Provisioned products listed in a refused prune's message.
+IN_USE_SHOWN = 3
 
-__all__ = ["Change", "compute_plan", "desired_digests", "plan_region"]
+__all__ = ["PreconditionFailed", "Step", "compute_plan", "desired_digests", "plan_region"]
 
 
-@dataclass(frozen=True)
-class Change:
-    """One planned change. `op` and `args` drive apply; the rest is for people.
-
-    `old` and `new` carry the values before and after (a field -> value mapping, a tag mapping,
-    constraint parameters, share flags); None where there is nothing before (create) or after
-    (delete).
-    """
-
-    action: str
-    resource: str
-    detail: str = ""
-    op: str = field(default="", compare=False)
-    args: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    old: Any = field(default=None, compare=False)
-    new: Any = field(default=None, compare=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "resource": self.resource,
-            "detail": self.detail,
-            "old": self.old,
-            "new": self.new,
-        }
+class PreconditionFailed(RuntimeError):
+    """Something the plan needs is missing in the account; nothing was written."""
 
 
 def desired_digests(catalog: Catalog) -> dict[str, str]:
     return {pid: file_digest(catalog.template_path(pid)) for pid in catalog.products}
 
 
-def template_paths(catalog: Catalog) -> dict[str, Path]:
-    return {pid: catalog.template_path(pid) for pid in catalog.products}
-
-
 def plan_region(
     clients: Clients, catalog: Catalog, digests: dict[str, str], *, prune: bool = False
-) -> tuple[LiveState, list[Change]]:
+) -> tuple[LiveState, list[Step]]:
+    check_organization_access(clients, catalog)
     state = read_state(clients, catalog, digests)
-    changes = compute_plan(catalog, state, digests, prune=prune)
-    return state, [_with_old_constraint(clients, change) for change in changes]
+    if prune:
+        read_prune_candidates(clients, state)
+    steps = compute_plan(catalog, state, digests, prune=prune)
+    return state, [_with_old_constraint(clients, step) for step in steps]
 
 
-def _with_old_constraint(clients: Clients, change: Change) -> Change:
+# --- preconditions --------------------------------------------------------------------------
+
+#: What GetAWSOrganizationsAccessStatus answers outside the management or a delegated-admin
+#: account (API reference: "This API can't be invoked if the caller is not a member of the
+#: management account or a delegated administrator"; errors in botocore's model).
+ORG_REFUSED = ("OperationNotSupportedException", "AccessDeniedException")
+
+
+def check_organization_access(clients: Clients, catalog: Catalog) -> None:
+    """Organization-node shares need the management account or a delegated administrator with
+    Organizations access ENABLED (API reference, CreatePortfolioShare). Checked before any
+    read, and only when the catalog shares with organization nodes."""
+    sharing = [
+        f"portfolio {p.id}: {node.type} {node.value}"
+        for p in catalog.portfolios
+        for node in p.sharing.organization_nodes
+    ]
+    if not sharing:
+        return
+    try:
+        status = clients.sc.get_aws_organizations_access_status().get("AccessStatus")
+    except ClientError as exc:
+        if error_code(exc) not in ORG_REFUSED:
+            raise
+        raise PreconditionFailed(
+            f"organization shares ({sharing[0]}"
+            + (f" and {len(sharing) - 1} more" if len(sharing) > 1 else "")
+            + ") need the organization's management account or a delegated administrator "
+            "for Service Catalog, and this account is neither "
+            f"({error_code(exc)}); publish from the management or delegated-admin account, "
+            "or share with accounts (sharing.accounts) instead"
+        ) from exc
+    if status != "ENABLED":
+        raise PreconditionFailed(
+            f"organization shares ({sharing[0]}) need Service Catalog's AWS Organizations access, "
+            f"which is {status}; enable it once from the management account: "
+            "aws servicecatalog enable-aws-organizations-access"
+        )
+
+
+def read_prune_candidates(clients: Clients, state: LiveState) -> None:
+    """Under --prune: the products of orphan portfolios, and which orphan products still have
+    provisioned products. SearchProvisionedProducts needs AccessLevelFilter Account/self to
+    see every user's provisioned products, not only the caller's (API reference,
+    AccessLevelFilter; the default is User)."""
+    sc = clients.sc
+    for live in state.orphan_portfolios.values():
+        for view in pages(
+            sc, "search_products_as_admin", "ProductViewDetails", PortfolioId=live.id
+        ):
+            live.product_ids.add(view["ProductViewSummary"]["ProductId"])
+    ids = {live.id for live in state.orphans.values()}
+    ids |= {pid for live in state.orphan_portfolios.values() for pid in live.product_ids}
+    for product_id in sorted(ids):
+        # No botocore paginator for SearchProvisionedProducts: NextPageToken by hand.
+        found = unpaged(
+            sc.search_provisioned_products,
+            "ProvisionedProducts",
+            AccessLevelFilter={"Key": "Account", "Value": "self"},
+            Filters={"SearchQuery": [f"productId:{product_id}"]},
+            PageSize=100,
+        )
+        names = [item["Name"] for item in found if item.get("Status") != "TERMINATED"]
+        if names:
+            state.in_use[product_id] = sorted(names)
+
+
+def _with_old_constraint(clients: Clients, step: Step) -> Step:
     """ListConstraintsForPortfolio has no parameters (botocore model, ConstraintDetail): read
     the old ones of a constraint about to change (one DescribeConstraint per changed one)."""
-    if change.op != "update_constraint":
-        return change
+    if not isinstance(step, UpdateConstraint):
+        return step
     try:
-        described = clients.sc.describe_constraint(Id=change.args["id"])
+        described = clients.sc.describe_constraint(Id=step.constraint_id)
     except Exception as exc:  # the plan stays useful without the old value
-        return replace(change, old=f"unreadable: {error_code(exc) or exc}")
+        return replace(step, old=f"unreadable: {error_code(exc) or exc}")
     raw = described.get("ConstraintParameters") or "{}"
     try:
         old: Any = json.loads(raw)
     except ValueError:
         old = raw
-    detail = f"parameters {json.dumps(old, sort_keys=True)} -> {change.args['parameters']}"
-    return replace(change, old=old, detail=detail)
+    detail = f"parameters {json.dumps(old, sort_keys=True)} -> {step.parameters}"
+    return replace(step, old=old, detail=detail)
 
 
 def compute_plan(
     catalog: Catalog, state: LiveState, digests: dict[str, str], *, prune: bool = False
-) -> list[Change]:
+) -> list[Step]:
     """Pure. Raises DuplicateResources, before any write, when one catalog id is ambiguous."""
     if state.duplicates:
         raise DuplicateResources("; ".join(state.duplicates))
-    phases: list[Iterator[Change]] = [
+    phases: list[Iterator[Step]] = [
         _portfolio_changes(catalog, state),
         _tag_option_changes(catalog, state),
         _product_changes(catalog, state, digests),
@@ -125,32 +203,21 @@ def compute_plan(
         _tag_option_association_changes(catalog, state),
         _share_changes(catalog, state),
         _version_policy_changes(catalog, state, digests),
-        _orphan_changes(state, prune),
+        _orphan_portfolio_changes(state, prune),
+        _orphan_product_changes(state, prune),
     ]
-    return [change for phase in phases for change in phase]
+    return [step for phase in phases for step in phase]
 
 
 # --- portfolios -----------------------------------------------------------------------------
 
 
-def portfolio_tags(config: Portfolio) -> dict[str, str]:
-    return {**config.tags, TAG_PORTFOLIO: config.id}
-
-
-def _portfolio_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
+def _portfolio_changes(catalog: Catalog, state: LiveState) -> Iterator[Step]:
     for config in catalog.portfolios:
         live = state.portfolios.get(config.id)
-        resource = f"portfolio {config.id}"
         if live is None:
             new = {"DisplayName": config.display_name, "Tags": portfolio_tags(config)}
-            yield Change(
-                "create",
-                resource,
-                config.display_name,
-                "create_portfolio",
-                {"portfolio": config.id},
-                new=new,
-            )
+            yield CreatePortfolio(portfolio=config.id, detail=config.display_name, new=new)
             continue
         old_fields = {
             "DisplayName": live.display_name,
@@ -162,21 +229,19 @@ def _portfolio_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
             "Description": config.description,
             "ProviderName": config.provider_name,
         }
-        update = _update_change(resource, old_fields, new_fields, live.tags, portfolio_tags(config))
+        update = _update_values(old_fields, new_fields, live.tags, portfolio_tags(config))
         if update is not None:
-            yield replace(
-                update, op="update_portfolio", args={**update.args, "portfolio": config.id}
-            )
+            yield UpdatePortfolio(portfolio=config.id, **update)
 
 
-def _update_change(
-    resource: str,
+def _update_values(
     old_fields: dict[str, Any],
     new_fields: dict[str, Any],
     live_tags: dict[str, str],
     desired_tags: dict[str, str],
-) -> Change | None:
-    """An update of fields and tags, with old -> new values, or None when nothing differs."""
+) -> dict[str, Any] | None:
+    """The fields of an update step (fields and tags, with old -> new values), or None when
+    nothing differs."""
     fields = _changed({name: (old_fields.get(name), new) for name, new in new_fields.items()})
     add_tags, remove_tags = _tag_diff(live_tags, desired_tags)
     if not (fields or add_tags or remove_tags):
@@ -194,8 +259,14 @@ def _update_change(
             *(f"-tag {k}={live_tags[k]}" for k in remove_tags),
         ]
     )
-    args = {"fields": fields, "add_tags": add_tags, "remove_tags": remove_tags}
-    return Change("update", resource, detail, "", args, old=old, new=new)
+    return {
+        "fields": fields,
+        "add_tags": add_tags,
+        "remove_tags": tuple(remove_tags),
+        "detail": detail,
+        "old": old,
+        "new": new,
+    }
 
 
 def _tag_detail(key: str, old: str | None, new: str) -> str:
@@ -231,172 +302,110 @@ def _desired_tag_options(catalog: Catalog) -> list[tuple[str, str]]:
     return list(seen)
 
 
-def _tag_option_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
+def _tag_option_changes(catalog: Catalog, state: LiveState) -> Iterator[Step]:
     for key, value in _desired_tag_options(catalog):
         found = state.tag_options.get((key, value))
-        resource = f"tag-option {key}={value}"
         if found is None:
-            yield Change("create", resource, "", "create_tag_option", {"key": key, "value": value})
+            yield CreateTagOption(key=key, value=value)
         elif not found[1]:
-            yield Change(
-                "update", resource, "activate", "activate_tag_option", {"key": key, "value": value}
-            )
+            yield ActivateTagOption(key=key, value=value, detail="activate")
 
 
 # --- products and versions ------------------------------------------------------------------
 
 
-def product_fields(product: Product) -> dict[str, str]:
-    return {
-        "Name": product.display_name,
-        "Owner": product.owner,
-        "Description": product.description,
-        "Distributor": product.distributor,
-        "SupportEmail": product.support.email or "",
-        "SupportUrl": product.support.url or "",
-        "SupportDescription": product.support.description or "",
-    }
-
-
 _SUMMARY_FIELD = {"Description": "ShortDescription"}
 
 
-def product_tags(product: Product) -> dict[str, str]:
-    return {**product.tags, TAG_PRODUCT: product.id}
-
-
-def _product_changes(
-    catalog: Catalog, state: LiveState, digests: dict[str, str]
-) -> Iterator[Change]:
+def _product_changes(catalog: Catalog, state: LiveState, digests: dict[str, str]) -> Iterator[Step]:
     for product in catalog.products.values():
         live = state.products.get(product.id)
         digest = digests[product.id]
-        resource = f"product {product.id}"
-        upload = Change(
-            "upload",
-            f"template {product.id}",
-            f"sha256:{digest[:12]}",
-            "upload_template",
-            {"product": product.id, "digest": digest},
-        )
+        upload = UploadTemplate(product=product.id, digest=digest, detail=f"sha256:{digest[:12]}")
         if live is None:
             yield upload
-            yield Change(
-                "create",
-                resource,
-                f"first version sha256:{digest[:12]}",
-                "create_product",
-                {"product": product.id, "digest": digest},
+            yield CreateProduct(
+                product=product.id,
+                digest=digest,
+                detail=f"first version sha256:{digest[:12]}",
             )
             continue
         yield from _product_update(product, live)
         if live.artifact_for(digest) is None:
             yield upload
-            existing = sorted(a.id for a in live.artifacts)
+            existing = tuple(sorted(a.id for a in live.artifacts))
             detail = f"sha256:{digest[:12]}"
             if len(existing) >= VERSION_QUOTA:
                 detail += f"; at the {VERSION_QUOTA}-version quota: oldest unused version deleted"
-            yield Change(
-                "create",
-                f"{resource} version",
-                detail,
-                "create_version",
-                {"product": product.id, "digest": digest, "existing": existing},
+            yield CreateVersion(
+                product=product.id,
+                digest=digest,
+                existing=existing,
+                detail=detail,
                 new={"Description": f"{DIGEST_PREFIX}{digest}"},
             )
 
 
-def _product_update(product: Product, live: LiveProduct) -> Iterator[Change]:
+def _product_update(product: Product, live: LiveProduct) -> Iterator[Step]:
     old_fields = {
         name: live.summary.get(_SUMMARY_FIELD.get(name, name)) for name in product_fields(product)
     }
-    update = _update_change(
-        f"product {product.id}",
-        old_fields,
-        product_fields(product),
-        live.tags,
-        product_tags(product),
-    )
+    update = _update_values(old_fields, product_fields(product), live.tags, product_tags(product))
     if update is not None:
-        yield replace(update, op="update_product", args={**update.args, "product": product.id})
+        yield UpdateProduct(product=product.id, **update)
 
 
 def _version_policy_changes(
     catalog: Catalog, state: LiveState, digests: dict[str, str]
-) -> Iterator[Change]:
+) -> Iterator[Step]:
     for product in catalog.products.values():
         live = state.products.get(product.id)
         if live is None or not live.detailed:
             continue  # new product (one version) or policy already enforced (fingerprint)
         digest = digests[product.id]
         ordered = version_order(live.artifacts, digest)
-        keys = [a.key for a in ordered]
-        if live.artifact_for(digest) is None:
-            keys.insert(0, digest)  # created earlier in this plan, active by default
+        offset = 0 if live.artifact_for(digest) else 1  # a new version is first
         policy = product.version_policy
-        deleted: list[str] = []
-        deleted_ids: list[str] = []
-        offset = 0 if live.artifact_for(digest) else 1
         for index, artifact in enumerate(ordered, start=offset):
-            change = _policy_change(
-                product,
+            step = _policy_step(
+                product.id,
                 artifact.id,
                 artifact.active,
                 artifact.guidance,
                 index,
-                policy.keep_active,
-                policy.keep_deprecated,
-                policy.delete_inactive,
+                (policy.keep_active, policy.keep_deprecated, policy.delete_inactive),
             )
-            if change is not None:
-                if change.op == "delete_version":
-                    deleted.append(artifact.key)
-                    deleted_ids.append(artifact.id)
-                yield change
-        yield Change(
-            "record",
-            f"product {product.id} version sha256:{digest[:12]}",
-            "record the enforced version policy in the version's description",
-            "record_versions",
-            {
-                "product": product.id,
-                "digest": digest,
-                "keys": keys,
-                "deleted": deleted,
-                "deleted_ids": deleted_ids,
-                "fingerprint_of": [
-                    policy.keep_active,
-                    policy.keep_deprecated,
-                    policy.delete_inactive,
-                ],
-            },
+            if step is not None:
+                yield step
+        yield RecordVersions(
+            product=product.id,
+            digest=digest,
+            detail="record the enforced version policy in the version's description",
         )
 
 
-def _policy_change(
-    product: Product,
+def _policy_step(
+    product: str,
     artifact_id: str,
     active: bool | None,
     guidance: str | None,
     index: int,
-    keep_active: int,
-    keep_deprecated: int,
-    delete_inactive: bool,
-) -> Change | None:
-    resource = f"product {product.id} version {artifact_id}"
+    policy: tuple[int, int, bool],
+) -> Step | None:
+    keep_active, keep_deprecated, delete_inactive = policy
+    old = {"Active": active, "Guidance": guidance}
     if index < keep_active:
         target: tuple[bool, str | None] = (True, "DEFAULT")
     elif index < keep_active + keep_deprecated:
         target = (True, "DEPRECATED")
     elif delete_inactive:
         # A version still in use cannot be deleted; apply then deactivates it instead.
-        return Change(
-            "delete",
-            resource,
-            "beyond policy (deactivated instead while in use)",
-            "delete_version",
-            {"product": product.id, "artifact": artifact_id, "active": active},
-            old={"Active": active, "Guidance": guidance},
+        return DeleteVersion(
+            product=product,
+            artifact=artifact_id,
+            active=active,
+            detail="beyond policy (deactivated instead while in use)",
+            old=old,
         )
     else:
         target = (False, None)
@@ -405,42 +414,15 @@ def _policy_change(
     detail = "active" if target[0] else "inactive"
     if target[1]:
         detail += f", {target[1].lower()}"
-    return Change(
-        "update",
-        resource,
-        detail,
-        "update_version",
-        {
-            "product": product.id,
-            "artifact": artifact_id,
-            "active": target[0],
-            "guidance": target[1],
-        },
-        old={"Active": active, "Guidance": guidance},
+    return UpdateVersion(
+        product=product,
+        artifact=artifact_id,
+        active=target[0],
+        guidance=target[1],
+        detail=detail,
+        old=old,
         new={"Active": target[0], "Guidance": target[1]},
     )
-
-
-def fingerprint_from_args(args: dict[str, Any], deleted: set[str]) -> str:
-    from factory.portfolio import VersionPolicy
-
-    keep_active, keep_deprecated, delete_inactive = args["fingerprint_of"]
-    policy = VersionPolicy(
-        keep_active=keep_active, keep_deprecated=keep_deprecated, delete_inactive=delete_inactive
-    )
-    return versions_fingerprint(policy, [k for k in args["keys"] if k not in deleted])
-
-
-def version_description(digest: str, fingerprint: str | None = None) -> str:
-    """`sha256:<digest>[ versions:<fingerprint>]`: the fingerprint of the version policy last
-    enforced lives on the current version, where it propagates nowhere (product tags reach
-    every provisioned product's resources: API reference, Tag data type)."""
-    text = f"{DIGEST_PREFIX}{digest}"
-    return f"{text} {FINGERPRINT_MARK}{fingerprint}" if fingerprint else text
-
-
-def initial_version_description(product: Product, digest: str) -> str:
-    return version_description(digest, versions_fingerprint(product.version_policy, [digest]))
 
 
 # --- associations and constraints -----------------------------------------------------------
@@ -457,18 +439,12 @@ def _live_product_id(state: LiveState, product_id: str) -> str | None:
     return live.id if live else None
 
 
-def _association_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
+def _association_changes(catalog: Catalog, state: LiveState) -> Iterator[Step]:
     for config, ref in _refs(catalog):
         live = state.portfolios.get(config.id)
         aws_id = _live_product_id(state, ref.product)
         if live is None or aws_id is None or aws_id not in live.product_ids:
-            yield Change(
-                "associate",
-                f"portfolio {config.id} product {ref.product}",
-                "",
-                "associate_product",
-                {"portfolio": config.id, "product": ref.product},
-            )
+            yield AssociateProduct(portfolio=config.id, product=ref.product)
 
 
 def desired_constraints(ref: ProductRef) -> dict[str, dict[str, Any]]:
@@ -492,63 +468,47 @@ def constraint_description(kind: str, parameters: dict[str, Any]) -> str:
     return f"{CONSTRAINT_MARK} {kind} {short_hash(parameters, length=16)}"
 
 
-def _constraint_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
+def _constraint_changes(catalog: Catalog, state: LiveState) -> Iterator[Step]:
     for config, ref in _refs(catalog):
         live = state.portfolios.get(config.id)
         aws_id = _live_product_id(state, ref.product)
         existing = [c for c in (live.constraints if live else []) if c.product_id == aws_id]
-        resource = f"portfolio {config.id} product {ref.product}"
         desired = desired_constraints(ref)
         for kind, parameters in desired.items():
-            description = constraint_description(kind, parameters)
-            same_type = [c for c in existing if c.type == kind]
-            args = {
+            text = json.dumps(parameters, sort_keys=True)
+            common = {
                 "portfolio": config.id,
                 "product": ref.product,
                 "type": kind,
-                "parameters": json.dumps(parameters, sort_keys=True),
-                "description": description,
+                "parameters": text,
+                "description": constraint_description(kind, parameters),
             }
+            same_type = [c for c in existing if c.type == kind]
             if not same_type:
-                yield Change(
-                    "create",
-                    f"{resource} constraint {kind}",
-                    json.dumps(parameters, sort_keys=True),
-                    "create_constraint",
-                    args,
-                    new=parameters,
-                )
+                yield CreateConstraint(**common, detail=text, new=parameters)
                 continue
-            if same_type[0].description != description:
-                yield Change(
-                    "update",
-                    f"{resource} constraint {kind}",
-                    f"parameters -> {json.dumps(parameters, sort_keys=True)}",
-                    "update_constraint",
-                    {**args, "id": same_type[0].id},
+            if same_type[0].description != common["description"]:
+                yield UpdateConstraint(
+                    **common,
+                    constraint_id=same_type[0].id,
+                    detail=f"parameters -> {text}",
                     old=same_type[0].description,  # plan_region replaces it by the parameters
                     new=parameters,
                 )
             for extra in same_type[1:]:
-                yield Change(
-                    "delete",
-                    f"{resource} constraint {kind}",
-                    "duplicate",
-                    "delete_constraint",
-                    {"id": extra.id},
-                )
+                yield _delete_constraint(config.id, ref.product, extra, "duplicate")
         for extra in existing:
             if extra.type not in desired and extra.type != "STACKSET":
-                yield Change(
-                    "delete",
-                    f"{resource} constraint {extra.type}",
-                    "not in catalog",
-                    "delete_constraint",
-                    {"id": extra.id},
-                )
+                yield _delete_constraint(config.id, ref.product, extra, "not in catalog")
 
 
-def _removed_association_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
+def _delete_constraint(portfolio: str, label: str, live: Any, why: str) -> DeleteConstraint:
+    return DeleteConstraint(
+        portfolio=portfolio, label=label, type=live.type, constraint_id=live.id, detail=why
+    )
+
+
+def _removed_association_changes(catalog: Catalog, state: LiveState) -> Iterator[Step]:
     """Products in a catalog portfolio that the YAML no longer puts there leave it: its
     constraints first (one launch constraint per pair; DisassociateProductFromPortfolio
     answers ResourceInUseException while constraints exist, API reference), then the pair."""
@@ -560,51 +520,34 @@ def _removed_association_changes(catalog: Catalog, state: LiveState) -> Iterator
         wanted = {_live_product_id(state, ref.product) for ref in config.products}
         for aws_id in sorted(live.product_ids - wanted):
             label = names.get(aws_id, aws_id)
-            resource = f"portfolio {config.id} product {label}"
             for constraint in live.constraints:
                 if constraint.product_id == aws_id:
-                    yield Change(
-                        "delete",
-                        f"{resource} constraint {constraint.type}",
-                        "product leaves the portfolio",
-                        "delete_constraint",
-                        {"id": constraint.id},
+                    yield _delete_constraint(
+                        config.id, label, constraint, "product leaves the portfolio"
                     )
-            yield Change(
-                "disassociate",
-                resource,
-                "not in the portfolio's products",
-                "disassociate_product",
-                {"portfolio_aws_id": live.id, "product_aws_id": aws_id},
+            yield DisassociateProduct(
+                portfolio=config.id,
+                label=label,
+                portfolio_aws_id=live.id,
+                product_aws_id=aws_id,
+                detail="not in the portfolio's products",
             )
 
 
 # --- principals, TagOption associations, shares ---------------------------------------------
 
 
-def _principal_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
+def _principal_changes(catalog: Catalog, state: LiveState) -> Iterator[Step]:
     for config in catalog.portfolios:
         live = state.portfolios.get(config.id)
         current = live.principals if live else {}
         desired = {p.arn: p.type for p in config.principals}
         for arn, kind in desired.items():
             if current.get(arn) != kind:
-                yield Change(
-                    "associate",
-                    f"portfolio {config.id} principal",
-                    arn,
-                    "associate_principal",
-                    {"portfolio": config.id, "arn": arn, "type": kind},
-                )
+                yield AssociatePrincipal(portfolio=config.id, arn=arn, type=kind, detail=arn)
         for arn, kind in current.items():
             if arn not in desired:
-                yield Change(
-                    "disassociate",
-                    f"portfolio {config.id} principal",
-                    arn,
-                    "disassociate_principal",
-                    {"portfolio": config.id, "arn": arn, "type": kind},
-                )
+                yield DisassociatePrincipal(portfolio=config.id, arn=arn, type=kind, detail=arn)
 
 
 def _desired_resource_tag_options(catalog: Catalog) -> dict[tuple[str, str], set[tuple[str, str]]]:
@@ -626,45 +569,47 @@ def _desired_resource_tag_options(catalog: Catalog) -> dict[tuple[str, str], set
     return desired
 
 
-def _tag_option_association_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
+def _tag_option_association_changes(catalog: Catalog, state: LiveState) -> Iterator[Step]:
     by_id = {tid: pair for pair, (tid, _) in state.tag_options.items()}
     for (kind, cid), pairs in _desired_resource_tag_options(catalog).items():
         live = state.portfolios.get(cid) if kind == "portfolio" else state.products.get(cid)
         live_ids = live.tag_option_ids if live else set()
         current = {by_id[tid] for tid in live_ids if tid in by_id}
         for key, value in sorted(pairs - current):
-            yield Change(
-                "associate",
-                f"{kind} {cid} tag-option",
-                f"{key}={value}",
-                "associate_tag_option",
-                {"kind": kind, "id": cid, "key": key, "value": value},
-                new={key: value},
+            yield AssociateTagOption(
+                kind=kind, cid=cid, key=key, value=value, detail=f"{key}={value}", new={key: value}
             )
+        if live is None:
+            continue
         for tid in sorted(live_ids):
             pair = by_id.get(tid)
-            if live is None or (pair is not None and pair in pairs):
+            if pair is not None and pair in pairs:
                 continue
-            label = f"{pair[0]}={pair[1]}" if pair else tid
-            yield Change(
-                "disassociate",
-                f"{kind} {cid} tag-option",
-                label,
-                "disassociate_tag_option_id",
-                {"resource_aws_id": live.id, "tag_option_id": tid},
+            yield DisassociateTagOption(
+                kind=kind,
+                cid=cid,
+                resource_aws_id=live.id,
+                tag_option_id=tid,
+                detail=f"{pair[0]}={pair[1]}" if pair else tid,
                 old={pair[0]: pair[1]} if pair else tid,
             )
 
 
-def _share_changes(catalog: Catalog, state: LiveState) -> Iterator[Change]:
+def _share_changes(catalog: Catalog, state: LiveState) -> Iterator[Step]:
     for config in catalog.portfolios:
         live = state.portfolios.get(config.id)
         desired = _desired_shares(config)
         for key, flags in desired.items():
             yield from _share_change(config, live, key, flags)
-        for key, current in sorted((live.shares if live else {}).items()):
-            if key not in desired and live is not None:
-                yield _delete_share(config, live, key, current)
+        for (share_type, principal), current in sorted((live.shares if live else {}).items()):
+            if (share_type, principal) not in desired:
+                yield DeleteShare(
+                    portfolio=config.id,
+                    share_type=share_type,
+                    principal=principal,
+                    detail="not in the portfolio's sharing",
+                    old={"ShareTagOptions": current.share_tag_options},
+                )
 
 
 def _desired_shares(config: Portfolio) -> dict[tuple[str, str], dict[str, bool]]:
@@ -683,74 +628,77 @@ def _desired_shares(config: Portfolio) -> dict[tuple[str, str], dict[str, bool]]
     return desired
 
 
-def _share_target(key: tuple[str, str]) -> dict[str, Any]:
-    share_type, principal = key
-    if share_type == "ACCOUNT":
-        return {"account": principal}
-    return {"node": {"Type": NODE_FOR_SHARE_TYPE[share_type], "Value": principal}}
-
-
-def _share_resource(config: Portfolio, key: tuple[str, str]) -> str:
-    share_type, principal = key
-    kind = "account" if share_type == "ACCOUNT" else NODE_FOR_SHARE_TYPE[share_type].lower()
-    return f"portfolio {config.id} share {kind} {principal}"
-
-
 def _share_change(
     config: Portfolio, live: LivePortfolio | None, key: tuple[str, str], flags: dict[str, bool]
-) -> Iterator[Change]:
-    current = live.shares.get(key) if live else None
-    args: dict[str, Any] = {
+) -> Iterator[Step]:
+    current: LiveShare | None = live.shares.get(key) if live else None
+    common = {
         "portfolio": config.id,
-        **_share_target(key),
+        "share_type": key[0],
+        "principal": key[1],
         "share_tag_options": flags["ShareTagOptions"],
         "share_principals": flags.get("SharePrincipals", False),
     }
-    resource = _share_resource(config, key)
     if current is None:
-        yield Change("share", resource, "", "share", {**args, "op": "create"}, new=flags)
+        yield CreateShare(**common, new=flags)
         return
     old = {"ShareTagOptions": current.share_tag_options}
     if "SharePrincipals" in flags:
         old["SharePrincipals"] = current.share_principals
     if old != flags:
         detail = ", ".join(f"{k}: {old[k]} -> {v}" for k, v in flags.items() if old[k] != v)
-        yield Change(
-            "update", resource, detail, "share", {**args, "op": "update"}, old=old, new=flags
-        )
+        yield UpdateShare(**common, detail=detail, old=old, new=flags)
 
 
-def _delete_share(
-    config: Portfolio, live: LivePortfolio, key: tuple[str, str], current: Any
-) -> Change:
-    return Change(
-        "unshare",
-        _share_resource(config, key),
-        "not in the portfolio's sharing",
-        "delete_share",
-        {"portfolio": config.id, **_share_target(key)},
-        old={"ShareTagOptions": current.share_tag_options},
+# --- orphans and prune ----------------------------------------------------------------------
+
+
+def _in_use_text(state: LiveState, product_ids: set[str]) -> str | None:
+    names = sorted({name for pid in product_ids for name in state.in_use.get(pid, [])})
+    if not names:
+        return None
+    shown = ", ".join(names[:IN_USE_SHOWN]) + (" ..." if len(names) > IN_USE_SHOWN else "")
+    return (
+        f"refused: {len(names)} provisioned product(s) still use it ({shown}); "
+        "terminate them (or update them to another product), then --prune again"
     )
 
 
-# --- orphans --------------------------------------------------------------------------------
-
-
-def _orphan_changes(state: LiveState, prune: bool) -> Iterator[Change]:
-    for logical in sorted(state.orphan_portfolios):
-        yield Change("orphan", f"portfolio {logical}", "not in catalog; delete it by hand")
-    for logical, live in sorted(state.orphans.items()):
-        resource = f"product {logical}"
+def _orphan_portfolio_changes(state: LiveState, prune: bool) -> Iterator[Step]:
+    for cid, live in sorted(state.orphan_portfolios.items()):
         if not prune:
-            yield Change("orphan", resource, "not in catalog; --prune removes it")
+            yield Orphan(kind="portfolio", cid=cid, detail="not in catalog; --prune removes it")
+            continue
+        # Conservative: the launch path of every provisioned product of its products may be
+        # this portfolio (ProvisionedProductAttribute carries no path; botocore model).
+        refused = _in_use_text(state, live.product_ids)
+        if refused:
+            yield Refused(kind="portfolio", cid=cid, detail=refused)
+            continue
+        yield DeletePortfolio(
+            portfolio=cid,
+            portfolio_aws_id=live.id,
+            tag_option_ids=tuple(sorted(live.tag_option_ids)),
+            detail="prune: its shares, principals, constraints and products' associations first",
+            old={"DisplayName": live.display_name},
+        )
+
+
+def _orphan_product_changes(state: LiveState, prune: bool) -> Iterator[Step]:
+    for cid, live in sorted(state.orphans.items()):
+        if not prune:
+            yield Orphan(kind="product", cid=cid, detail="not in catalog; --prune removes it")
+            continue
+        refused = _in_use_text(state, {live.id})
+        if refused:
+            yield Refused(kind="product", cid=cid, detail=refused)
             continue
         # Apply detaches it from every portfolio that still holds it (ListPortfoliosForProduct),
         # so a product left behind by an interrupted prune is deleted too.
-        yield Change(
-            "delete",
-            resource,
-            "prune",
-            "delete_product",
-            {"product_aws_id": live.id, "tag_option_ids": sorted(live.tag_option_ids)},
+        yield DeleteProduct(
+            product=cid,
+            product_aws_id=live.id,
+            tag_option_ids=tuple(sorted(live.tag_option_ids)),
+            detail="prune",
             old={"Name": live.name},
         )

@@ -124,6 +124,8 @@ class LiveState:
     products: dict[str, LiveProduct] = field(default_factory=dict)
     orphans: dict[str, LiveProduct] = field(default_factory=dict)
     tag_options: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict)
+    #: AWS product id -> names of its provisioned products (read under --prune only)
+    in_use: dict[str, list[str]] = field(default_factory=dict)
     #: several live resources carry one catalog id: nothing may be written (see `duplicates`)
     duplicates: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -259,12 +261,21 @@ ORG_READ_REFUSED = ("OperationNotSupportedException", "AccessDeniedException")
 
 
 def _read_shares(clients: Clients, live: LivePortfolio, share_type: str) -> None:
+    live.shares.update(
+        ((share_type, principal), share)
+        for principal, share in read_shares(clients, live.id, share_type).items()
+    )
+
+
+def read_shares(clients: Clients, portfolio_id: str, share_type: str) -> dict[str, LiveShare]:
+    """Principal -> flags of one share type. Organization types read where they cannot be
+    (not the management or a delegated-admin account) are empty: no such share can exist."""
     try:
         shares = list(
             unpaged(
                 clients.sc.describe_portfolio_shares,
                 "PortfolioShareDetails",
-                PortfolioId=live.id,
+                PortfolioId=portfolio_id,
                 Type=share_type,
                 PageSize=100,
             )
@@ -272,11 +283,13 @@ def _read_shares(clients: Clients, live: LivePortfolio, share_type: str) -> None
     except ClientError as exc:
         if share_type == "ACCOUNT" or error_code(exc) not in ORG_READ_REFUSED:
             raise
-        return  # no organization shares can exist where they cannot be read
-    for share in shares:
-        live.shares[(share_type, share["PrincipalId"])] = LiveShare(
+        return {}
+    return {
+        share["PrincipalId"]: LiveShare(
             bool(share.get("ShareTagOptions")), bool(share.get("SharePrincipals"))
         )
+        for share in shares
+    }
 
 
 def _read_products(

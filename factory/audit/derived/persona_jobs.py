@@ -45,7 +45,7 @@ from factory.audit.derived.base import BOOTSTRAP, AuditInputs, Failure, ProofRes
 from factory.audit.evaluator import PolicySet, Request, evaluate, resolve_principals
 from factory.audit.patterns import any_match, as_list
 from factory.audit.resolver import DEFAULT_CONTEXT, ResolveError, TemplateResolver
-from factory.naming import TEMPLATE_BUCKET_SSM_PARAMETER
+from factory.naming import PUBLISH_LOCK_PREFIX, TEMPLATE_BUCKET_SSM_PARAMETER
 
 ORDER = 80
 PROOF_ID = "persona-jobs"
@@ -95,6 +95,9 @@ SERVICE_CATALOG_PRINCIPAL = "servicecatalog.amazonaws.com"
 PORTFOLIO_ID = "port-abcdefghijklm"
 PRODUCT_ID = "prod-abcdefghijklm"
 TEMPLATE_OBJECT = "studio-domain/" + "0" * 64 + ".yaml"
+#: The objects an S3 operation of the publisher's names when it is not a template: the
+#: publisher deletes only its per-region publish lock (factory/publish/lock.py).
+S3_OBJECT_FOR = {"DeleteObject": PUBLISH_LOCK_PREFIX + "publish-us-east-1.json"}
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
@@ -215,6 +218,7 @@ class Requirement:
     source: str
     context: Mapping[str, str] = field(default_factory=dict)
     resource_types: tuple[str, ...] | None = None  # None: every SAR type we can build
+    object_key: str | None = None  # S3 object the request names (default: a template)
 
 
 class MappingError(LookupError):
@@ -237,7 +241,11 @@ def primary_requirements(op: Operation) -> list[Requirement]:
         if op.operation not in S3_ACTIONS:
             raise MappingError(f"s3:{op.operation} is not in S3_ACTIONS (S3 API Reference)")
         source = f"{op.label}, {op.source}; {S3_SOURCE.format(operation=op.operation)}"
-        return [Requirement(action, source, op.context) for action in S3_ACTIONS[op.operation]]
+        key = S3_OBJECT_FOR.get(op.operation)
+        return [
+            Requirement(action, source, op.context, object_key=key)
+            for action in S3_ACTIONS[op.operation]
+        ]
     action = canonical_action(f"{_iam_prefix(op.service)}:{op.operation}")
     if action is None:
         raise MappingError(
@@ -285,12 +293,18 @@ def requirements(op: Operation) -> list[Requirement]:
     for requirement in list(found):
         for dependent in sar.dependent_actions(requirement.action):
             source = f"dependent action of {requirement.action} ({sar.SOURCE}), for {op.label}"
-            found.append(Requirement(dependent, source, requirement.context))
+            found.append(
+                Requirement(
+                    dependent, source, requirement.context, object_key=requirement.object_key
+                )
+            )
     return found
 
 
 def resources_for(requirement: Requirement, account: Account) -> list[str]:
     """ARNs of every resource type the action accepts (that we can build), else ``*``."""
+    if requirement.object_key is not None:
+        account = Account({**account.values, "ObjectName": requirement.object_key})
     types = sar.resource_types(requirement.action)
     if requirement.resource_types is not None:
         types = tuple(t for t in types if t.name in requirement.resource_types)
