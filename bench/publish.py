@@ -61,7 +61,9 @@ def measure(aws: LocalAWS, label: str, root: Path) -> dict[str, int]:
     catalog, digests = load(root / "portfolios", "dev", root / "templates")
     aws.standin.reset_stats()
     start = time.perf_counter()
-    results = run(catalog, digests, Options([REGION], bucket=BUCKET), apply=True)
+    results = run(
+        catalog, digests, Options([REGION], bucket=BUCKET, skip_environment_check=True), apply=True
+    )
     elapsed = time.perf_counter() - start
     if results[0].error or results[0].failures:
         raise SystemExit(f"{label}: {results[0].error or results[0].failures}")

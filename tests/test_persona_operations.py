@@ -46,6 +46,13 @@ RECORD_ENV = "STUDIO_FACTORY_RECORD"
 REGENERATE = f"{RECORD_ENV}=1 .venv/bin/python -m pytest -q tests/test_persona_operations.py"
 BUCKET = "studio-catalog-templates"
 REGION = "us-east-1"
+ENVIRONMENT = """name: dev
+accounts:
+  catalog: "123456789012"
+  workload: "210987654321"
+values:
+  ml_workloads_ou: ou-ab12-34567890
+"""
 TOPIC = "arn:aws:sns:us-east-1:111111111111:studio-catalog-events"
 
 cli.add_command(plan_cli.command)
@@ -247,7 +254,8 @@ def workspace(aws: LocalAWS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         Name=TEMPLATE_BUCKET_SSM_PARAMETER, Value=BUCKET, Type="String", Overwrite=True
     )
     (tmp_path / "portfolios" / "environments").mkdir(parents=True)
-    shutil.copy(ROOT / "portfolios/environments/dev.yaml", tmp_path / "portfolios/environments")
+    # No sample placeholder, and moto's account: publish's environment check runs for real.
+    (tmp_path / "portfolios/environments/dev.yaml").write_text(ENVIRONMENT, encoding="utf-8")
     (tmp_path / "templates").mkdir()
     for name in ("alpha", "beta", "gamma"):
         shutil.copy(

@@ -6,164 +6,36 @@ Each test here failed before the fix it names (issue 8)."""
 from __future__ import annotations
 
 import json
-import logging
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from factory.cli import cli
-from factory.cli import plan as plan_cli
-from factory.cli import publish as publish_cli
 from factory.publish.aws import TAG_PORTFOLIO, TAG_PRODUCT, TAG_VERSIONS, template_url
 from factory.testing.local_aws import LocalAWS
-from factory.testing.servicecatalog import Realism, ServiceCatalogError
-
-ROOT = Path(__file__).resolve().parents[1]
-BUCKET = "studio-catalog-templates"
-REGION = "us-east-1"
-
-cli.add_command(plan_cli.command)
-cli.add_command(publish_cli.command)
-
-
-def catalog_yaml(
-    products: list[str],
-    refs: list[str] | None = None,
-    *,
-    display_name: str = "Studio",
-    tags: str = "",
-    portfolio_tag_options: bool = True,
-    product_tag_options: bool = False,
-    accounts: bool = True,
-    ou: bool = True,
-    policy: str = "keep_active: 1\n      keep_deprecated: 1",
-) -> str:
-    refs = products if refs is None else refs
-    product_defs = "".join(
-        f"""
-  - id: {p}
-    template: {p}
-    display_name: Product {p}
-    owner: ML Platform team
-    version_policy:
-      {policy}
-"""
-        for p in products
-    )
-    ref_lines = "".join(f"\n      - product: {p}" for p in refs) or " []"
-    options = []
-    if portfolio_tag_options:
-        options.append(
-            '      - key: CostCenter\n        values: ["CC-1"]\n        attach_to: portfolio'
-        )
-    if product_tag_options:
-        options.append(
-            f'      - key: Team\n        values: ["ml"]\n        attach_to: ["{products[0]}"]'
-        )
-    tag_options = ("\n    tag_options:\n" + "\n".join(options)) if options else ""
-    sharing = ""
-    if accounts or ou:
-        sharing = "\n    sharing:"
-        if accounts:
-            sharing += '\n      accounts: ["{{ env.accounts.workload }}"]'
-        if ou:
-            sharing += (
-                "\n      organization_nodes:\n        - type: ORGANIZATIONAL_UNIT\n"
-                "          value: ou-abcd-11111111"
-            )
-        sharing += "\n      share_tag_options: true"
-    return f"""version: 1
-products:{product_defs}
-portfolios:
-  - id: studio
-    display_name: {display_name}
-    provider_name: ML Platform team{tags}
-    principals:
-      - type: IAM
-        arn: "arn:aws:iam::{{{{ env.accounts.catalog }}}}:role/Admin"
-    products:{ref_lines}{tag_options}{sharing}
-"""
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[LocalAWS]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with LocalAWS(REGION) as local:
-        yield local
+from factory.testing.servicecatalog import ServiceCatalogError
+from tests.support.publish import (
+    REGION,
+    calls,
+    catalog_yaml,
+    converged,
+    invoke,
+    mutating,
+    only_portfolio,
+    product_named,
+    publish,
+    region,
+    release,
+    sc,
+    settle,
+    write_catalog,
+)
 
 
 @pytest.fixture
-def workspace(aws: LocalAWS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    aws.reset()
-    aws.standin.configure(latency_s=0.0, throttle_rate=0.0, seed=7, realism=Realism())
-    aws.standin.configure(artifacts_per_product=100)
-    aws.standin.reset_stats()
-    for name, value in aws.env.items():
-        monkeypatch.setenv(name, value)
-    aws.client("s3").create_bucket(Bucket=BUCKET)
-    (tmp_path / "portfolios" / "environments").mkdir(parents=True)
-    shutil.copy(ROOT / "portfolios/environments/dev.yaml", tmp_path / "portfolios/environments")
-    (tmp_path / "templates").mkdir()
-    source = ROOT / "templates/studio-user-profile.yaml"
-    for name in ("alpha", "beta", "gamma"):
-        shutil.copy(source, tmp_path / "templates" / f"{name}.yaml")
-    write(tmp_path, catalog_yaml(["alpha", "beta"]))
-    return tmp_path
-
-
-def write(root: Path, text: str) -> None:
-    (root / "portfolios/catalog.yaml").write_text(text, encoding="utf-8")
-
-
-def invoke(root: Path, command: str, *extra: str, regions: tuple[str, ...] = (REGION,)) -> Any:
-    args = [command, "--env", "dev"]
-    for region in regions:
-        args += ["--region", region]
-    args += [
-        "--portfolios",
-        str(root / "portfolios"),
-        "--templates",
-        str(root / "templates"),
-        "--bucket",
-        BUCKET,
-        *extra,
-    ]
-    return CliRunner().invoke(cli, args, catch_exceptions=False)
-
-
-def publish(root: Path, *extra: str) -> Any:
-    result = invoke(root, "publish", "--yes", *extra)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def converged(aws: LocalAWS, root: Path) -> None:
-    aws.standin.reset_stats()
-    result = invoke(root, "plan")
-    assert result.exit_code == 0, result.output
-    assert aws.standin.stats()["mutating"] == 0
-
-
-def region(aws: LocalAWS) -> Any:
-    return aws.standin.region_state(REGION)
-
-
-def sc(aws: LocalAWS) -> Any:
-    return aws.client("servicecatalog")
-
-
-def product_named(aws: LocalAWS, name: str) -> Any:
-    return next(p for p in region(aws).products.values() if p.name == name)
-
-
-def only_portfolio(aws: LocalAWS) -> Any:
-    portfolios = list(region(aws).portfolios.values())
-    assert len(portfolios) == 1, [p.display_name for p in portfolios]
-    return portfolios[0]
+def workspace(publish_workspace: Path) -> Path:
+    write_catalog(publish_workspace, catalog_yaml(["alpha", "beta"]))
+    return publish_workspace
 
 
 # --- 1. identity and discovery --------------------------------------------------------------
@@ -171,7 +43,7 @@ def only_portfolio(aws: LocalAWS) -> Any:
 
 def test_renamed_portfolio_is_updated_not_duplicated(aws: LocalAWS, workspace: Path) -> None:
     publish(workspace)
-    write(workspace, catalog_yaml(["alpha", "beta"], display_name="Studio v2"))
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"], display_name="Studio v2"))
     result = invoke(workspace, "plan")
     assert "DisplayName: 'Studio' -> 'Studio v2'" in result.output
     publish(workspace)
@@ -185,6 +57,7 @@ def test_product_in_no_portfolio_is_found_and_reassociated(aws: LocalAWS, worksp
     publish(workspace)
     portfolio = only_portfolio(aws)
     alpha = product_named(aws, "Product alpha")
+    settle(aws)  # changes by hand come after the publish's resources are readable
     for constraint in list(region(aws).constraints.values()):
         if constraint.product_id == alpha.id:
             sc(aws).delete_constraint(Id=constraint.id)
@@ -205,13 +78,14 @@ def test_two_live_portfolios_with_one_tag_stop_before_any_write(
         Tags=[{"Key": TAG_PORTFOLIO, "Value": "studio"}],
         IdempotencyToken="twin",
     )["PortfolioDetail"]["Id"]
-    write(workspace, catalog_yaml(["alpha", "beta"], display_name="Renamed"))
+    settle(aws)  # ListPortfolios leaves a new portfolio out for a while
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"], display_name="Renamed"))
     aws.standin.reset_stats()
     result = invoke(workspace, "publish", "--yes")
     assert result.exit_code == 1
     assert twin in result.output and "'Copy'" in result.output
     assert "delete the extra ones or remove their tag" in result.output
-    assert aws.standin.stats()["mutating"] == 0
+    assert mutating(aws) == 0
 
 
 # --- 2. full diff, removals included --------------------------------------------------------
@@ -219,7 +93,7 @@ def test_two_live_portfolios_with_one_tag_stop_before_any_write(
 
 def test_product_moved_out_of_portfolio_leaves_it(aws: LocalAWS, workspace: Path) -> None:
     publish(workspace)
-    write(workspace, catalog_yaml(["alpha", "beta"], refs=["alpha"]))
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"], refs=["alpha"]))
     result = invoke(workspace, "plan")
     assert "disassociate portfolio studio product beta" in result.output
     publish(workspace)
@@ -230,10 +104,10 @@ def test_product_moved_out_of_portfolio_leaves_it(aws: LocalAWS, workspace: Path
 
 
 def test_all_tag_options_removed_at_portfolio_and_product(aws: LocalAWS, workspace: Path) -> None:
-    write(workspace, catalog_yaml(["alpha", "beta"], product_tag_options=True))
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"], product_tag_options=True))
     publish(workspace)
     assert sum(len(t.resources) for t in region(aws).tag_options.values()) == 2
-    write(workspace, catalog_yaml(["alpha", "beta"], portfolio_tag_options=False))
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"], portfolio_tag_options=False))
     publish(workspace)
     assert sum(len(t.resources) for t in region(aws).tag_options.values()) == 0
     converged(aws, workspace)
@@ -242,7 +116,7 @@ def test_all_tag_options_removed_at_portfolio_and_product(aws: LocalAWS, workspa
 def test_removed_shares_are_deleted(aws: LocalAWS, workspace: Path) -> None:
     publish(workspace)
     assert len(only_portfolio(aws).shares) == 2
-    write(workspace, catalog_yaml(["alpha", "beta"], accounts=False, ou=False))
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"], accounts=False, ou=False))
     result = invoke(workspace, "plan", "--output", "json")
     changes = json.loads(result.output)[0]["changes"]
     assert sorted(c["action"] for c in changes if c["action"] == "unshare") == ["unshare"] * 2
@@ -253,9 +127,9 @@ def test_removed_shares_are_deleted(aws: LocalAWS, workspace: Path) -> None:
 
 def test_tags_added_changed_removed_with_old_and_new(aws: LocalAWS, workspace: Path) -> None:
     tags = "\n    tags:\n      Team: ml\n      Stage: dev"
-    write(workspace, catalog_yaml(["alpha", "beta"], tags=tags))
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"], tags=tags))
     publish(workspace)
-    write(workspace, catalog_yaml(["alpha", "beta"], tags="\n    tags:\n      Team: data"))
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"], tags="\n    tags:\n      Team: data"))
     result = invoke(workspace, "plan", "--output", "json")
     changes = json.loads(result.output)[0]["changes"]
     update = next(c for c in changes if c["resource"] == "portfolio studio")
@@ -272,6 +146,7 @@ def test_tags_added_changed_removed_with_old_and_new(aws: LocalAWS, workspace: P
 def test_constraint_deleted_by_hand_is_created_again(aws: LocalAWS, workspace: Path) -> None:
     publish(workspace)
     launch = next(c for c in region(aws).constraints.values() if c.type == "LAUNCH")
+    settle(aws)  # changes by hand come after the publish's resources are readable
     sc(aws).delete_constraint(Id=launch.id)
     publish(workspace)  # same inputs, same token: the replay answers the deleted constraint
     launches = [c for c in region(aws).constraints.values() if c.type == "LAUNCH"]
@@ -281,10 +156,10 @@ def test_constraint_deleted_by_hand_is_created_again(aws: LocalAWS, workspace: P
 
 def test_pruned_product_added_again_is_created(aws: LocalAWS, workspace: Path) -> None:
     publish(workspace)
-    write(workspace, catalog_yaml(["alpha"]))
+    write_catalog(workspace, catalog_yaml(["alpha"]))
     publish(workspace, "--prune")
     assert [p.name for p in region(aws).products.values()] == ["Product alpha"]
-    write(workspace, catalog_yaml(["alpha", "beta"]))
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"]))
     publish(workspace)
     assert sorted(p.name for p in region(aws).products.values()) == [
         "Product alpha",
@@ -300,8 +175,10 @@ def test_prune_finishes_a_product_left_in_a_portfolio(aws: LocalAWS, workspace: 
         DisplayName="Other", ProviderName="x", IdempotencyToken="other"
     )["PortfolioDetail"]["Id"]
     beta = product_named(aws, "Product beta")
+    settle(aws)  # a new portfolio answers ResourceNotFound for a while
     sc(aws).associate_product_with_portfolio(ProductId=beta.id, PortfolioId=other)
-    write(workspace, catalog_yaml(["alpha"]))
+    settle(aws)  # the publisher must find the association, as it would after a while
+    write_catalog(workspace, catalog_yaml(["alpha"]))
     publish(workspace, "--prune")
     assert [p.name for p in region(aws).products.values()] == ["Product alpha"]
 
@@ -309,23 +186,17 @@ def test_prune_finishes_a_product_left_in_a_portfolio(aws: LocalAWS, workspace: 
 # --- 4. versions and quotas -----------------------------------------------------------------
 
 
-def release(root: Path, n: int) -> None:
-    for name in ("alpha", "beta"):
-        path = root / "templates" / f"{name}.yaml"
-        path.write_text(path.read_text() + f"\n# release {n}\n", encoding="utf-8")
-
-
 def test_default_policy_survives_many_releases_at_a_low_quota(
     aws: LocalAWS, workspace: Path
 ) -> None:
-    write(workspace, catalog_yaml(["alpha", "beta"], policy="keep_active: 3"))
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"], policy="keep_active: 3"))
     aws.standin.configure(artifacts_per_product=5)
     publish(workspace)
     for n in range(8):
         release(workspace, n)
         aws.standin.reset_stats()
         publish(workspace)
-    ops = aws.standin.stats()["by_operation"]
+    ops = calls(aws)
     # at the quota: one refused create per product, never retried as throttling, then one
     assert ops["CreateProvisioningArtifact"] == 4
     alpha = product_named(aws, "Product alpha")
@@ -336,7 +207,7 @@ def test_default_policy_survives_many_releases_at_a_low_quota(
 
 def test_in_use_version_beyond_policy_is_deactivated(aws: LocalAWS, workspace: Path) -> None:
     policy = "keep_active: 1\n      keep_deprecated: 0\n      delete_inactive: true"
-    write(workspace, catalog_yaml(["alpha", "beta"], policy=policy))
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"], policy=policy))
     publish(workspace)
     alpha = product_named(aws, "Product alpha")
     first = next(iter(alpha.artifacts))
@@ -363,6 +234,7 @@ def test_fingerprint_is_not_a_product_tag_and_legacy_tag_is_removed(
     publish(workspace)
     alpha = product_named(aws, "Product alpha")
     assert alpha.tags == {TAG_PRODUCT: "alpha"}
+    settle(aws)  # changes by hand come after the publish's resources are readable
     sc(aws).update_product(Id=alpha.id, AddTags=[{"Key": TAG_VERSIONS, "Value": "x"}])
     publish(workspace)
     assert product_named(aws, "Product alpha").tags == {TAG_PRODUCT: "alpha"}
@@ -406,11 +278,8 @@ def test_one_failing_change_does_not_stop_the_others(aws: LocalAWS, workspace: P
 
 
 def test_realistic_mode_converges(aws: LocalAWS, workspace: Path) -> None:
-    aws.standin.configure(
-        realism=Realism.realistic(
-            organization_role="management", organizations_access=True, rates={}
-        )
-    )
+    """Every realistic behaviour at once (the fixture's default), throttling included."""
+    assert aws.standin.realism.rates and aws.standin.realism.not_found_window_s
     publish(workspace)
     release(workspace, 1)
     publish(workspace)
@@ -426,10 +295,10 @@ def test_constraint_right_after_an_association_waits_for_consistency(
     aws: LocalAWS, workspace: Path
 ) -> None:
     """Existing product, new association: CreateConstraint may answer ResourceNotFound."""
-    write(workspace, catalog_yaml(["alpha", "beta"], refs=["alpha"]))
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"], refs=["alpha"]))
     publish(workspace)
-    aws.standin.configure(realism=Realism(not_found_window_s=0.3))
-    write(workspace, catalog_yaml(["alpha", "beta"]))
+    aws.standin.configure(realism={"not_found_window_s": 0.3})
+    write_catalog(workspace, catalog_yaml(["alpha", "beta"]))
     publish(workspace)
     beta = product_named(aws, "Product beta")
     assert sum(c.product_id == beta.id for c in region(aws).constraints.values()) == 2
@@ -451,6 +320,7 @@ def test_two_live_products_with_one_tag_are_reported(aws: LocalAWS, workspace: P
         },
         IdempotencyToken="twin",
     )["ProductViewDetail"]["ProductViewSummary"]["ProductId"]
+    settle(aws)  # SearchProductsAsAdmin leaves a new product out for a while
     result = invoke(workspace, "plan")
     assert result.exit_code == 1
     assert "product alpha: 2 live products" in result.output and twin in result.output
@@ -473,4 +343,4 @@ def test_limit_exceeded_is_not_retried_like_throttling(aws: LocalAWS, workspace:
             )
     finally:
         aws.standin.set_handler("CreatePortfolio", original)
-    assert aws.standin.stats()["by_operation"]["CreatePortfolio"] == 1
+    assert calls(aws)["CreatePortfolio"] == 1

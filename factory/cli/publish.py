@@ -2,66 +2,102 @@
 
 Each region is planned again and applied under its publish lock (factory.publish.lock): two
 publishers at once never interleave their writes; the second stops before writing anything
-and names the holder.
-
-Exit status: 0 published (or nothing to do), 1 error or any change failed (apply goes on
-with the changes that do not depend on a failed one, and lists every failure).
+and names the holder. Exit status: 0 published (or nothing to do), 1 error or any change
+failed (apply goes on with the changes that do not depend on a failed one, and lists every
+failure), 130 interrupted (Ctrl-C: the change in flight finishes, the rest is listed as not
+attempted; a second Ctrl-C stops at once).
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
-from pathlib import Path
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 import click
 
-from factory.cli.plan import (
-    EXIT_ERROR,
-    EXIT_OK,
-    common_options,
-    load_or_exit,
-    options_or_exit,
-    show,
-)
-from factory.publish.run import run
+from factory.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from factory.cli.options import Common, common_options
+from factory.cli.plan import prepare, show
+from factory.publish.run import NOT_ATTEMPTED, RegionResult, run
+
+
+@contextmanager
+def stop_on_interrupt(stop: threading.Event) -> Iterator[None]:
+    """First Ctrl-C: set `stop` (every region stops between two changes). Second: exit now,
+    without waiting for the calls in flight (a re-run converges; a lock left behind expires
+    or is removed with --break-lock)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread (tests)
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if not stop.is_set():
+            stop.set()
+            click.echo("\nstopping after the change in flight (Ctrl-C again to stop now)", err=True)
+            return
+        click.echo(
+            "\nstopped during a call: what it did is kept and a re-run converges; if a "
+            "publish lock is left, re-run with --break-lock",
+            err=True,
+        )
+        os._exit(EXIT_INTERRUPTED)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def summary(result: RegionResult) -> str:
+    rows = result.statuses()
+    runnable = [row for row in rows if row[1] not in ("info", "refused")]
+    count = {s: sum(1 for _, status, _ in runnable if status == s) for s in {r[1] for r in rows}}
+    text = f"{result.region}: applied {count.get('applied', 0)} of {len(runnable)} change(s)"
+    text += f" ({result.applied} mutating call(s))"
+    for status in ("failed", "skipped", NOT_ATTEMPTED):
+        if count.get(status):
+            text += f"; {count[status]} {status}"
+    if result.interrupted:
+        text = f"{result.region}: stopped after {count.get('applied', 0)} of {len(runnable)} "
+        text += "change(s); the rest were not attempted; re-run to converge"
+    return text
 
 
 @click.command("publish")
 @common_options
-@click.option("--prune", is_flag=True, help="Delete managed products no longer in the catalog.")
+@click.option(
+    "--prune", is_flag=True, help="Delete managed products and portfolios no longer in YAML."
+)
 @click.option("--yes", is_flag=True, help="Apply without asking for confirmation.")
 @click.option(
     "--break-lock",
     is_flag=True,
     help="Remove the region's publish lock left by a crashed run, then publish.",
 )
-def command(
-    env: str,
-    regions: tuple[str, ...],
-    portfolios: Path,
-    templates: Path,
-    output: str,
-    bucket: str | None,
-    profile: str | None,
-    prune: bool,
-    yes: bool,
-    break_lock: bool,
-) -> None:
+def command(common: Common, prune: bool, yes: bool, break_lock: bool) -> None:
     """Register templates, products, portfolios and shares in AWS Service Catalog."""
-    options = options_or_exit(regions, profile, bucket, prune, break_lock)
-    catalog, digests = load_or_exit(portfolios, env, templates, options.regions)
+    catalog, digests, options = prepare(common, prune=prune, break_lock=break_lock)
     if not yes:
         preview = run(catalog, digests, options, apply=False)
-        show(preview, output)
+        show(preview, common.output, quiet=common.quiet)
         if any(r.error for r in preview):
             sys.exit(EXIT_ERROR)
-        if not any(r.pending for r in preview):
+        if not any(r.pending for r in preview) and not break_lock:
             sys.exit(EXIT_OK)
-        click.confirm("Apply these changes?", abort=True)
-    results = run(catalog, digests, options, apply=True)
-    show(results, output)
+        click.confirm("Apply these changes?", abort=True, err=True)
+    with stop_on_interrupt(options.stop):
+        results = run(catalog, digests, options, apply=True)
+    show(results, common.output, quiet=common.quiet)
     for result in results:
         if not result.error:
-            click.echo(f"{result.region}: {result.applied} mutating call(s)", err=True)
+            click.echo(summary(result), err=True)
+    if any(r.interrupted for r in results):
+        sys.exit(EXIT_INTERRUPTED)
     failed = any(r.error or r.failures for r in results)
     sys.exit(EXIT_ERROR if failed else EXIT_OK)

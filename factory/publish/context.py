@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -36,6 +37,13 @@ from factory.publish.state import LiveState
 
 #: Bounded waits for eventual consistency after our own creates (seconds between attempts).
 NOT_FOUND_DELAYS_S = (0.1, 0.2, 0.4, 0.8, 1.6)
+#: Checking a create's answer: a new resource can stay invisible for a while (the window is
+#: undocumented: model the worst case), and giving up too early would create it again and
+#: leave two live resources with one id tag. So the check waits longer (about 12.7 s in
+#: total), except for a replay of a create made long ago (REPLAY_AGE_S), whose resource, if
+#: not found, was deleted since.
+CREATE_CHECK_DELAYS_S = (*NOT_FOUND_DELAYS_S, 3.2, 6.4)
+REPLAY_AGE_S = 120.0
 #: Fresh tokens tried after replays of deleted resources before giving up.
 TOKEN_ROUNDS = 3
 NOT_FOUND = "ResourceNotFoundException"
@@ -98,9 +106,14 @@ class Context:
         return template_url(self.template_bucket(), self.clients.region, key)
 
 
-def retry_not_found(action: Callable[[], Any], *, enabled: bool = True) -> Any:
+def retry_not_found(
+    action: Callable[[], Any],
+    *,
+    enabled: bool = True,
+    delays: tuple[float, ...] = NOT_FOUND_DELAYS_S,
+) -> Any:
     """Run `action`, retrying ResourceNotFoundException a bounded number of times."""
-    for delay in (*NOT_FOUND_DELAYS_S, None) if enabled else (None,):
+    for delay in (*delays, None) if enabled else (None,):
         try:
             return action()
         except ClientError as exc:
@@ -110,15 +123,30 @@ def retry_not_found(action: Callable[[], Any], *, enabled: bool = True) -> Any:
     raise AssertionError("unreachable")
 
 
-def exists(describe: Callable[[], Any]) -> bool:
+def exists(describe: Callable[[], Any], delays: tuple[float, ...] = NOT_FOUND_DELAYS_S) -> bool:
     """True when a Describe call finds the resource within the consistency window."""
     try:
-        retry_not_found(describe)
+        retry_not_found(describe, delays=delays)
     except ClientError as exc:
         if error_code(exc) != NOT_FOUND:
             raise
         return False
     return True
+
+
+def created_long_ago(response: dict[str, Any], created: Any) -> bool:
+    """True when the create answered a resource made long before this call: a token replay.
+    Both times are the service's (CreatedTime of the detail, the response's Date header), so
+    the caller's clock does not matter. Unknown (no CreatedTime, e.g. ConstraintDetail):
+    False, so the longer check applies."""
+    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if not date or not hasattr(created, "timestamp"):
+        return False
+    try:
+        answered = parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError):
+        return False
+    return bool(answered - created.timestamp() > REPLAY_AGE_S)
 
 
 def ignore_codes(action: Callable[[], Any], *codes: str) -> Any:
@@ -129,6 +157,16 @@ def ignore_codes(action: Callable[[], Any], *codes: str) -> Any:
         if error_code(exc) not in codes:
             raise
         return None
+
+
+def created_time(response: dict[str, Any]) -> Any:
+    """CreatedTime of PortfolioDetail, ProductViewDetail or ProvisioningArtifactDetail
+    (botocore model); None for details without one (ConstraintDetail)."""
+    for key in ("PortfolioDetail", "ProductViewDetail", "ProvisioningArtifactDetail"):
+        detail = response.get(key)
+        if isinstance(detail, dict):
+            return detail.get("CreatedTime")
+    return None
 
 
 def create_checked(
@@ -146,7 +184,9 @@ def create_checked(
     for _ in range(TOKEN_ROUNDS):
         response = ctx.mutate(call, **params, IdempotencyToken=token)
         resource_id = new_id(response)
-        if exists(lambda rid=resource_id: describe(rid)):
+        replay = created_long_ago(response, created_time(response))
+        delays = NOT_FOUND_DELAYS_S if replay else CREATE_CHECK_DELAYS_S
+        if exists(lambda rid=resource_id: describe(rid), delays):
             ctx.created.add(resource_id)
             return response
         ctx.warnings.append(f"token replayed deleted resource {resource_id}; created anew")

@@ -1,22 +1,42 @@
-"""Plan and publish several regions concurrently (bounded), one independent run per region."""
+"""Plan and publish several regions concurrently (bounded), one independent run per region.
+
+`publish` in a region: environment check, plan; when something is pending, the template
+bucket and the templates are checked and the quotas counted (factory.publish.preconditions),
+then the region's publish lock is taken (factory.publish.lock), the plan computed again (it
+sees what a publisher that held the lock before did) and applied step by step. Nothing is
+written before every check passed. `Options.stop` (Ctrl-C) stops between steps.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from factory.portfolio import Catalog, load_catalog
-from factory.publish.apply import apply_plan
-from factory.publish.aws import Clients, bucket_from_ssm
+from factory.publish import preconditions
+from factory.publish.apply import Outcome, apply_plan
+from factory.publish.aws import Clients
 from factory.publish.lock import DEFAULT_TTL_S, LockHeld, PublishLock, break_lock, publish_lock
 from factory.publish.plan import PreconditionFailed, desired_digests, plan_region
-from factory.publish.state import DuplicateResources
+from factory.publish.state import DuplicateResources, LiveState
 from factory.publish.steps import Refused, Step
 
 MAX_REGION_WORKERS = 4
+#: Statuses of a change in results and in `--output json` (README, "Publishing").
+PENDING, APPLIED, FAILED, SKIPPED, NOT_ATTEMPTED, INFO, REFUSED = (
+    "pending",
+    "applied",
+    "failed",
+    "skipped",
+    "not attempted",
+    "info",
+    "refused",
+)
 
 
 @dataclass
@@ -28,11 +48,35 @@ class RegionResult:
     failures: list[str] = field(default_factory=list)
     applied: int = 0
     error: str | None = None
+    outcome: Outcome | None = None
+    #: Ctrl-C stopped the run between two changes
+    interrupted: bool = False
 
     @property
     def pending(self) -> bool:
         """Changes publish would make (orphans and refused prunes are only shown)."""
         return any(not step.informational for step in self.changes)
+
+    def statuses(self) -> list[tuple[Step, str, str | None]]:
+        """Each change with its status and, when it failed, the error."""
+        failed = {id(f.step): f.message for f in self.outcome.failures} if self.outcome else {}
+        applied = {id(s) for s in self.outcome.applied} if self.outcome else set()
+        rows: list[tuple[Step, str, str | None]] = []
+        for step in self.changes:
+            if isinstance(step, Refused):
+                rows.append((step, REFUSED, step.detail))
+            elif step.informational:
+                rows.append((step, INFO, None))
+            elif self.outcome is None:
+                rows.append((step, PENDING, None))
+            elif id(step) in applied:
+                rows.append((step, APPLIED, None))
+            elif id(step) in failed:
+                message = failed[id(step)]
+                rows.append((step, SKIPPED if message.startswith("skipped") else FAILED, message))
+            else:
+                rows.append((step, NOT_ATTEMPTED, None))
+        return rows
 
 
 @dataclass
@@ -44,6 +88,10 @@ class Options:
     stop_after: int | None = None
     break_lock: bool = False
     lock_ttl_s: float = DEFAULT_TTL_S
+    skip_environment_check: bool = False
+    skip_quota_check: bool = False
+    #: set by Ctrl-C: every region stops between two changes
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 def load(
@@ -74,6 +122,19 @@ def _region(
     return result
 
 
+def _check_environment(clients: Clients, catalog: Catalog, options: Options) -> list[str]:
+    if options.skip_environment_check:
+        return ["environment check skipped (--skip-environment-check)"]
+    preconditions.check_environment(clients, catalog)
+    return []
+
+
+def _check_plan(catalog: Catalog, state: LiveState, steps: list[Step], options: Options) -> None:
+    preconditions.check_templates(catalog, steps)
+    if not options.skip_quota_check:
+        preconditions.check_quotas(catalog, state, steps)
+
+
 def _publish_region(
     clients: Clients,
     catalog: Catalog,
@@ -81,26 +142,25 @@ def _publish_region(
     options: Options,
     result: RegionResult,
 ) -> None:
-    """Plan and apply under the region's publish lock (factory.publish.lock): the plan is
-    computed again after the lock is taken, so it sees what a publisher that held it before
-    did. A region with nothing to change takes no lock: a no-op publish writes nothing."""
-    if not options.break_lock:
-        state, result.changes = plan_region(clients, catalog, digests, prune=options.prune)
-        if not result.pending:
-            result.warnings.extend(state.warnings)
-            _refused(result)
-            return
-    bucket = options.bucket or bucket_from_ssm(clients.ssm)
+    result.warnings.extend(_check_environment(clients, catalog, options))
+    state, result.changes = plan_region(clients, catalog, digests, prune=options.prune)
+    if not result.pending and not options.break_lock:
+        result.warnings.extend(state.warnings)  # a no-op publish takes no lock, writes nothing
+        _refused(result)
+        return
+    bucket = preconditions.resolve_bucket(clients, options.bucket)
+    _check_plan(catalog, state, result.changes, options)
     if options.break_lock:
         broken = break_lock(clients.s3, bucket, clients.region)
         if broken is not None:
             result.warnings.append(f"broke the publish lock of {broken.holder} ({broken.run_id})")
     with publish_lock(clients.s3, bucket, clients.region, ttl_s=options.lock_ttl_s) as lock:
         state, result.changes = plan_region(clients, catalog, digests, prune=options.prune)
+        _check_plan(catalog, state, result.changes, options)
         result.warnings.extend(state.warnings)
         if result.pending:
             refresh = _refresher(lock, options.lock_ttl_s)
-            outcome = apply_plan(
+            result.outcome = apply_plan(
                 clients,
                 catalog,
                 state,
@@ -108,10 +168,12 @@ def _publish_region(
                 bucket=bucket,
                 stop_after=options.stop_after,
                 on_step=lambda _step: refresh(),
+                should_stop=options.stop.is_set,
             )
-            result.applied = outcome.mutations
-            result.warnings.extend(outcome.warnings)
-            result.failures.extend(str(failure) for failure in outcome.failures)
+            result.applied = result.outcome.mutations
+            result.interrupted = bool(result.outcome.not_attempted)
+            result.warnings.extend(result.outcome.warnings)
+            result.failures.extend(str(failure) for failure in result.outcome.failures)
         _refused(result)
     result.warnings.extend(lock.warnings)
 
@@ -154,10 +216,26 @@ def check_bucket(bucket: str | None, regions: Sequence[str]) -> str | None:
 def run(
     catalog: Catalog, digests: dict[str, str], options: Options, *, apply: bool
 ) -> list[RegionResult]:
+    """Every region in a bounded pool. The pool's threads are not waited for on a hard stop
+    (a second Ctrl-C): the caller exits; what was written is re-planned by the next run."""
     workers = max(1, min(MAX_REGION_WORKERS, len(options.regions)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [
-            pool.submit(_region, catalog, digests, region, options, apply)
-            for region in options.regions
-        ]
-        return [future.result() for future in futures]
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="region")
+    futures: list[Future[Any]] = [
+        pool.submit(_region, catalog, digests, region, options, apply) for region in options.regions
+    ]
+    try:
+        results = [_wait(future) for future in futures]
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
+def _wait(future: Future[Any]) -> Any:
+    """`future.result()` in short waits, so a KeyboardInterrupt reaches the main thread."""
+    while True:
+        try:
+            return future.result(timeout=0.2)
+        except TimeoutError:
+            continue

@@ -124,6 +124,8 @@ class LiveState:
     products: dict[str, LiveProduct] = field(default_factory=dict)
     orphans: dict[str, LiveProduct] = field(default_factory=dict)
     tag_options: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict)
+    #: every portfolio and product of the region, ours or not (the region quotas count them)
+    totals: dict[str, int] = field(default_factory=dict)
     #: AWS product id -> names of its provisioned products (read under --prune only)
     in_use: dict[str, list[str]] = field(default_factory=dict)
     #: several live resources carry one catalog id: nothing may be written (see `duplicates`)
@@ -197,6 +199,7 @@ def _read_portfolios(clients: Clients, catalog: Catalog, state: LiveState) -> No
     """Every portfolio of the account and region, by tag (ListPortfolios lists the account's
     own portfolios; imported ones come from ListAcceptedPortfolioShares, API reference)."""
     details = list(pages(clients.sc, "list_portfolios", "PortfolioDetails", PageSize=100))
+    state.totals["portfolios"] = len(details)
     with ThreadPoolExecutor(READ_CONCURRENCY) as pool:
         described = list(pool.map(lambda d: _describe_portfolio(clients, d), details))
     wanted = {p.id: p for p in catalog.portfolios}
@@ -306,6 +309,7 @@ def _read_products(
             PageSize=20,  # the model's maximum for SearchProductsAsAdmin
         )
     ]
+    state.totals["products"] = len(candidates)
     with ThreadPoolExecutor(READ_CONCURRENCY) as pool:
         described = list(pool.map(lambda aws_id: _describe_product(clients, aws_id), candidates))
     for logical, found in _group_by_tag(described, TAG_PRODUCT).items():

@@ -261,8 +261,19 @@ class CreateTagOption(Step):
         except ClientError as exc:
             if error_code(exc) != "DuplicateResourceException":
                 raise
-            found = ctx.clients.sc.list_tag_options(Filters={"Key": self.key, "Value": self.value})
-            ctx.tag_option_ids[pair] = found["TagOptionDetails"][0]["Id"]
+            found = retry_not_found(lambda: self._find(ctx))
+            ctx.tag_option_ids[pair] = found
+
+    def _find(self, ctx: Context) -> str:
+        """The existing TagOption; lists can lag a create (eventual consistency)."""
+        found = ctx.clients.sc.list_tag_options(Filters={"Key": self.key, "Value": self.value})
+        for detail in found.get("TagOptionDetails", []):
+            if (detail["Key"], detail["Value"]) == (self.key, self.value):
+                return str(detail["Id"])
+        raise ApplyFailed(
+            f"TagOption {self.key}={self.value} exists (DuplicateResourceException) but is not "
+            "listed yet; re-run"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

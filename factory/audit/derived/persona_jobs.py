@@ -281,8 +281,15 @@ _EXTRA = {
 }
 
 
+#: Operations IAM never checks: "No permissions are required to perform this operation"
+#: (STS API Reference, GetCallerIdentity; an explicit Deny does not stop it either).
+NO_PERMISSION = frozenset({("sts", "GetCallerIdentity")})
+
+
 def requirements(op: Operation) -> list[Requirement]:
     """Every IAM action one operation needs: its own, documented extras, SAR dependents."""
+    if (op.service, op.operation) in NO_PERMISSION:
+        return []
     found = primary_requirements(op)
     extra = _EXTRA.get((op.service, op.operation))
     if extra is not None:
