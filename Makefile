@@ -7,7 +7,14 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: build test check-generated lint bench rehearse serve audit checkov-env clean
+.PHONY: help build test check-generated lint bench rehearse serve schema audit checkov-env clean
+
+# `make` alone lists the targets: each documented by a `## target: description` line above it.
+.DEFAULT_GOAL := help
+
+## help: list the targets
+help:
+	@sed -n 's/^## \([a-z-]*\): \(.*\)/  \1|\2/p' $(MAKEFILE_LIST) | awk -F'|' '{printf "%-19s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +33,7 @@ $(CHECKOV_STAMP): requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.txt
 	touch $(CHECKOV_STAMP)
 
+## checkov-env: create .venv-checkov, checkov's own virtualenv (make test does)
 checkov-env: $(CHECKOV_STAMP)
 
 ## test: lint and format-check the code, run the test suite (checkov included)
@@ -34,10 +42,12 @@ test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff format --check factory tests bench
 	$(BIN)/python -m pytest
 
-## check-generated: fail when committed templates differ from the generators
+## check-generated: fail when committed templates or portfolios/schema.json differ from the code
 check-generated: $(STAMP)
 	$(BIN)/studio-factory build --check
+	$(BIN)/studio-factory schema --check
 
+## lint: ruff check and ruff format --check (no tests)
 lint: $(STAMP)
 	$(BIN)/ruff check factory tests bench
 	$(BIN)/ruff format --check factory tests bench
@@ -53,11 +63,16 @@ audit: $(STAMP)
 
 ## rehearse: build, then publish and plan against local AWS (moto + Service Catalog stand-in)
 rehearse: build
-	$(BIN)/python -m factory.testing.rehearse dev
+	$(BIN)/studio-factory local rehearse dev
 
-## serve: run local AWS in the foreground and print its AWS_ENDPOINT_URL exports
+## serve: run local AWS in the foreground with the bootstrap's bucket and SSM parameters; print its exports
 serve: $(STAMP)
-	$(BIN)/python -m factory.testing serve
+	$(BIN)/studio-factory local serve
 
+## schema: regenerate portfolios/schema.json from the portfolio models
+schema: $(STAMP)
+	$(BIN)/studio-factory schema
+
+## clean: remove both virtualenvs and the tool caches
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache

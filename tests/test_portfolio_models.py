@@ -576,7 +576,7 @@ def test_schema_json_is_up_to_date(tmp_path: Path) -> None:
     assert export_json_schema(regenerated) is False  # deterministic
     committed = (REPO / SCHEMA_PATH).read_text(encoding="utf-8")
     assert regenerated.read_text(encoding="utf-8") == committed, (
-        "portfolios/schema.json is stale: run python -m factory.portfolio.models"
+        "portfolios/schema.json is stale: run studio-factory schema"
     )
 
 

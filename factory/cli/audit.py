@@ -4,70 +4,183 @@ derived from AWS's own data (``factory.audit.derived``)."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+import yaml
 from rich.table import Table
 
 from factory.audit.derived import AuditInputs, ProofResult, run_all
-from factory.audit.evaluator import AllowListError, load_allow_list, scan_templates
-from factory.audit.hygiene import HygieneReport
+from factory.audit.evaluator import AllowListError, parse_allow_list, scan_templates
+from factory.audit.hygiene import FINDINGS, HygieneReport
 from factory.audit.proofs import Answer, audit_bootstrap
+from factory.cli.console import console as make_console
+from factory.cli.errors import UserError
 from factory.launch import bootstrap
 
 DEFAULT_ALLOW_LIST = Path("policy-allowlist.yaml")
+ALLOW_LIST_FIX = (
+    "each entry is a mapping with template, resource, sid, finding and reason "
+    "(see policy-allowlist.yaml)"
+)
+REBUILD = "re-run `studio-factory build` (or undo the hand edit)"
 
 
-class _UserError(Exception):
-    """A mistake in the input: reported as ``error: <where>: <what>``, exit 1."""
+def _text(path: Path, where: str, fix: str) -> str:
+    """The file as UTF-8 text, or a UserError naming it (binary, unreadable)."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UserError(where, (error.strerror or str(error)).lower(), fix) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(
+            where, f"not UTF-8 text (byte {error.start}: a binary file?)", fix
+        ) from None
+    if "\x00" in text:
+        raise UserError(where, f"not text (NUL byte at offset {text.index(chr(0))})", fix)
+    return text
+
+
+def _yaml_error(where: str, error: yaml.YAMLError, fix: str) -> UserError:
+    """A YAML syntax error as ``file:line:col: not valid YAML: <problem>``."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    if mark is not None:
+        where = f"{where}:{mark.line + 1}:{mark.column + 1}"
+    problem = getattr(error, "problem", None) or getattr(error, "reason", None) or str(error)
+    return UserError(where, f"not valid YAML: {' '.join(str(problem).split())}", fix)
 
 
 def _load_templates(root: Path) -> dict[str, dict]:
-    import cfn_flip
+    """Every template, read by the project's one CloudFormation loader (factory.cfn_yaml:
+    cfn-lint's decoder, as build lints them)."""
+    from factory.cfn_yaml import TemplateError, load_template
 
     paths = sorted([*(root / "templates").glob("*.yaml"), *(root / "launch").glob("*.yaml")])
     if not paths:
-        raise _UserError(
-            f"{root}: no templates in templates/ or launch/; run `studio-factory build`"
+        raise UserError(
+            f"--root {root}",
+            "no templates in templates/ or launch/",
+            "run `studio-factory build`, or pass the project root as --root",
         )
     loaded: dict[str, dict] = {}
     for path in paths:
-        name = str(path.relative_to(root))
+        name = path.relative_to(root).as_posix()
+        text = _text(path, name, REBUILD)
         try:
-            template = cfn_flip.load_yaml(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, ValueError, OSError) as error:
-            raise _UserError(f"{name}: not a readable template ({error}); re-run build") from None
-        if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
-            raise _UserError(
-                f"{name}: not a CloudFormation template; re-run `studio-factory build`"
-            )
+            template = load_template(text, name=name)
+        except TemplateError as error:
+            where = f"{name}:{error.line}:{error.column}" if error.line else name
+            raise UserError(where, error.message, REBUILD) from None
+        _check_shape(name, template, text)
         loaded[name] = template
     return loaded
+
+
+def _check_shape(name: str, template: Any, text: str) -> None:
+    """What the scan and the proofs rely on: Resources, each a mapping with a string Type and
+    mapping Properties."""
+
+    def fail(path: tuple[str, ...], what: str) -> UserError:
+        line = _line_of(text, path)
+        return UserError(f"{name}:{line}" if line else name, what, REBUILD)
+
+    if not isinstance(template, Mapping) or not isinstance(template.get("Resources"), Mapping):
+        at = ("Resources",) if isinstance(template, Mapping) else ()
+        raise fail(at, "not a CloudFormation template (no Resources mapping)")
+    for logical, resource in template["Resources"].items():
+        if not isinstance(resource, Mapping) or not isinstance(resource.get("Type"), str):
+            raise fail(
+                ("Resources", logical),
+                f"Resources.{logical}: not a resource (a mapping with a string Type)",
+            )
+        if not isinstance(resource.get("Properties", {}), Mapping):
+            raise fail(
+                ("Resources", logical, "Properties"),
+                f"Resources.{logical}.Properties: not a mapping",
+            )
+
+
+def _line_of(text: str, path: tuple[str, ...]) -> int | None:
+    """1-based line of the value at ``path`` (mapping keys), or None (tags need no loader:
+    composing builds nodes only)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    for key in path:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        node = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        if node is None:
+            return None
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def _entry_lines(text: str) -> list[int]:
+    """1-based line of each top-level list entry (for errors), or [] when not a list."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        return []
+    return [item.start_mark.line + 1 for item in node.value]
+
+
+def load_allow_list(path: Path, shown: str) -> tuple:
+    """Read and validate the allow-list; every problem is a UserError naming ``shown`` (the
+    path as the user gave it) and, where known, the line."""
+    text = _text(path, shown, "name the YAML allow-list (see policy-allowlist.yaml)")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise _yaml_error(shown, error, ALLOW_LIST_FIX) from None
+    try:
+        return parse_allow_list(data)
+    except AllowListError as error:
+        message = str(error)
+        where = shown
+        found = re.match(r"entry (\d+):", message)
+        lines = _entry_lines(text)
+        if found and int(found.group(1)) < len(lines):
+            where = f"{shown}:{lines[int(found.group(1))]}"
+        elif not found:
+            where = f"{shown}:1"
+        fix = ALLOW_LIST_FIX
+        if "unknown finding" in message:
+            fix = f"a finding is one of: {', '.join(FINDINGS)}"
+        raise UserError(where, message, fix) from None
 
 
 def _allow_list(root: Path, path: Path | None) -> tuple:
     if path is None:
         default = root / DEFAULT_ALLOW_LIST
-        return load_allow_list(default) if default.exists() else ()
+        return load_allow_list(default, str(DEFAULT_ALLOW_LIST)) if default.exists() else ()
     full = path if path.is_absolute() else root / path
+    if not full.exists():
+        raise UserError(
+            f"--allow-list {path}",
+            "no such file",
+            f"looked for {full}; a relative path is relative to --root",
+        )
     if not full.is_file():
-        raise _UserError(f"--allow-list {path}: no such file")
-    try:
-        return load_allow_list(full)
-    except (AllowListError, ValueError, UnicodeDecodeError) as error:
-        raise _UserError(f"{path}: {error}; see policy-allowlist.yaml for the format") from None
+        raise UserError(f"--allow-list {path}", "not a file", "name a YAML file")
+    return load_allow_list(full, str(path))
 
 
 def _run(root: Path, allow_list: Path | None) -> tuple[HygieneReport, list[Answer], list[Any]]:
     templates = _load_templates(root)
-    report = scan_templates(templates, _allow_list(root, allow_list))
+    entries = _allow_list(root, allow_list)
+    report = scan_templates(templates, entries)
     boot = templates.get(f"launch/{bootstrap.NAME}.yaml")
     if boot is None:
-        raise _UserError(f"launch/{bootstrap.NAME}.yaml: missing; run `studio-factory build`")
+        raise UserError(f"launch/{bootstrap.NAME}.yaml", "missing", "run `studio-factory build`")
     answers = audit_bootstrap(boot)
     proofs = run_all(AuditInputs(templates, root))
     return report, answers, proofs
@@ -76,7 +189,7 @@ def _run(root: Path, allow_list: Path | None) -> tuple[HygieneReport, list[Answe
 def _print_human(
     report: HygieneReport, answers: list[Answer], proofs: list[ProofResult], limit: int
 ) -> None:
-    console = Console(highlight=False, stderr=False)
+    console = make_console()
     for finding in report.findings:
         console.print(
             f"policy: {finding.template} {finding.resource} {finding.sid}: "
@@ -198,11 +311,7 @@ def command(root: Path, allow_list: Path | None, output: str, max_failures: int)
 
     Exit 0 when every proof holds, 1 otherwise.
     """
-    try:
-        report, answers, proofs = _run(root, allow_list)
-    except _UserError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+    report, answers, proofs = _run(root, allow_list)
     if output == "json":
         click.echo(json.dumps(_as_json(report, answers, proofs), indent=2, sort_keys=True))
     else:

@@ -11,9 +11,9 @@ import sys
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from factory.cli.console import console
 from factory.cli.errors import EXIT_ERROR, EXIT_OK, EXIT_PENDING, UserError
 from factory.cli.options import Common, apply_endpoint, check_profile, common_options
 from factory.cli.options import resolve_regions as _resolve_regions
@@ -60,7 +60,8 @@ def show(results: list[RegionResult], output: str, *, quiet: bool = False) -> No
     for result in results:
         if not quiet:
             for step, status, error in result.statuses():
-                click.echo(_line(result.region, step, status, error))
+                if status != "info":  # orphans: reported as warnings below
+                    click.echo(_line(result.region, step, status, error))
         for warning in result.warnings:
             click.echo(f"{result.region} warning {warning}", err=True)
         for failure in result.failures:
@@ -94,7 +95,7 @@ def _line(region: str, step: Any, status: str, error: str | None) -> str:
 
 
 def _table(results: list[RegionResult]) -> None:
-    console = Console(highlight=False)
+    out = console(highlight=False)
     table = Table(title="Plan", title_justify="left")
     for column in ("region", "status", "action", "resource", "detail"):
         table.add_column(column)
@@ -103,8 +104,8 @@ def _table(results: list[RegionResult]) -> None:
             table.add_row(result.region, status, step.action, step.resource, error or step.detail)
         if not result.changes and not result.error:
             table.add_row(result.region, "", "-", "no changes", "")
-    console.print(table)
-    err = Console(stderr=True, highlight=False)
+    out.print(table)
+    err = console(stderr=True, highlight=False)
     for result in results:
         for warning in result.warnings:
             err.print(f"[yellow]{result.region}: {warning}[/yellow]", markup=True)

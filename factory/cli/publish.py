@@ -17,13 +17,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 import click
 
+from factory.cli.console import console
 from factory.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from factory.cli.options import Common, common_options
 from factory.cli.plan import prepare, show
-from factory.publish.run import NOT_ATTEMPTED, RegionResult, run
+from factory.publish.run import NOT_ATTEMPTED, Options, RegionResult, run
+from factory.publish.steps import Step
 
 
 @contextmanager
@@ -52,6 +55,33 @@ def stop_on_interrupt(stop: threading.Event) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def progress_display(options: Options, quiet: bool) -> Iterator[None]:
+    """A progress bar per region on stderr, only when stderr is a terminal (rich; honours
+    NO_COLOR)."""
+    if quiet or not sys.stderr.isatty():
+        yield
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    err = console(stderr=True)
+    tasks: dict[str, Any] = {}
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err
+    ) as bar:
+
+        def advance(region: str, step: Step, total: int) -> None:
+            if region not in tasks:
+                tasks[region] = bar.add_task(region, total=total)
+            bar.update(tasks[region], advance=1, description=f"{region} {step.describe()}"[:60])
+
+        options.progress = advance
+        try:
+            yield
+        finally:
+            options.progress = None
 
 
 def summary(result: RegionResult) -> str:
@@ -91,7 +121,7 @@ def command(common: Common, prune: bool, yes: bool, break_lock: bool) -> None:
         if not any(r.pending for r in preview) and not break_lock:
             sys.exit(EXIT_OK)
         click.confirm("Apply these changes?", abort=True, err=True)
-    with stop_on_interrupt(options.stop):
+    with stop_on_interrupt(options.stop), progress_display(options, common.quiet):
         results = run(catalog, digests, options, apply=True)
     show(results, common.output, quiet=common.quiet)
     for result in results:

@@ -921,7 +921,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         current = args.path.read_text(encoding="utf-8") if args.path.is_file() else None
         if current != render_json_schema():
-            print(f"{args.path} is out of date: run python -m factory.portfolio.models")
+            print(f"{args.path} is out of date: run studio-factory schema")
             return 1
         return 0
     changed = export_json_schema(args.path)

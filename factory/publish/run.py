@@ -92,6 +92,8 @@ class Options:
     skip_quota_check: bool = False
     #: set by Ctrl-C: every region stops between two changes
     stop: threading.Event = field(default_factory=threading.Event)
+    #: progress: called with (region, step, steps in the plan) after each applied step
+    progress: Callable[[str, Step, int], None] | None = None
 
 
 def load(
@@ -115,10 +117,14 @@ def _region(
         else:
             state, result.changes = plan_region(clients, catalog, digests, prune=options.prune)
             result.warnings.extend(state.warnings)
+            _orphans(result)
     except (DuplicateResources, PreconditionFailed, LockHeld) as exc:
         result.error = f"nothing written: {exc}"
     except Exception as exc:  # reported per region; other regions carry on
-        result.error = f"{type(exc).__name__}: {exc}"
+        from factory.cli.errors import aws_error  # credentials, endpoints: the one style
+
+        known = aws_error(exc)
+        result.error = known.text() if known else f"{type(exc).__name__}: {exc}"
     return result
 
 
@@ -146,6 +152,7 @@ def _publish_region(
     state, result.changes = plan_region(clients, catalog, digests, prune=options.prune)
     if not result.pending and not options.break_lock:
         result.warnings.extend(state.warnings)  # a no-op publish takes no lock, writes nothing
+        _orphans(result)
         _refused(result)
         return
     bucket = preconditions.resolve_bucket(clients, options.bucket)
@@ -160,6 +167,13 @@ def _publish_region(
         result.warnings.extend(state.warnings)
         if result.pending:
             refresh = _refresher(lock, options.lock_ttl_s)
+            total = sum(not step.informational for step in result.changes)
+
+            def on_step(step: Step) -> None:
+                refresh()
+                if options.progress is not None:
+                    options.progress(clients.region, step, total)
+
             result.outcome = apply_plan(
                 clients,
                 catalog,
@@ -167,15 +181,25 @@ def _publish_region(
                 result.changes,
                 bucket=bucket,
                 stop_after=options.stop_after,
-                on_step=lambda _step: refresh(),
+                on_step=on_step,
                 should_stop=options.stop.is_set,
             )
             result.applied = result.outcome.mutations
             result.interrupted = bool(result.outcome.not_attempted)
             result.warnings.extend(result.outcome.warnings)
             result.failures.extend(str(failure) for failure in result.outcome.failures)
+        _orphans(result)
         _refused(result)
     result.warnings.extend(lock.warnings)
+
+
+def _orphans(result: RegionResult) -> None:
+    """Orphans (ours, gone from the YAML, kept without --prune) are reported as warnings."""
+    result.warnings.extend(
+        f"orphan {step.resource} ({step.detail})"
+        for step in result.changes
+        if step.informational and not isinstance(step, Refused)
+    )
 
 
 def _refused(result: RegionResult) -> None:

@@ -1,15 +1,18 @@
 """``python -m factory.testing serve``: run moto + the Service Catalog stand-in in the foreground.
 
-The stand-in runs in its realistic mode unless ``--simple`` (see ``Realism.realistic``).
+``studio-factory local serve`` (``make serve``) is the same command with the project's CLI
+conventions; this module keeps the ``python -m`` entry point and does the work for both.
 
-Prints ``export NAME=value`` lines (eval-able by a shell) once both servers listen, then blocks
-until SIGINT or SIGTERM. Used by ``make rehearse``.
+The stand-in runs in its realistic mode unless ``--simple`` (see ``Realism.realistic``). Once
+both servers listen, the bootstrap stack's part is played (template bucket, its SSM parameters:
+``factory.testing.rehearse.play_bootstrap``), so ``studio-factory publish`` works against it as
+the README shows. Prints ``export NAME=value`` lines first (eval-able by a shell), then what was
+created as ``#`` comments, then blocks until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import shlex
 import signal
 import sys
@@ -18,8 +21,12 @@ from collections.abc import Sequence
 from types import FrameType
 
 from factory.testing.local_aws import LocalAWS
+from factory.testing.rehearse import plain_logs, play_bootstrap
 from factory.testing.servicecatalog import DEFAULT_REGION, Realism
 from factory.testing.servicecatalog.realism import ORGANIZATION_ROLES
+
+#: The template bucket ``serve`` creates (the bootstrap stack's TemplateBucket).
+LOCAL_BUCKET = "studio-catalog-local-templates"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--moto-port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--standin-port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--verbose", action="store_true", help="keep moto's per-request log")
+    serve.add_argument(
+        "--bucket",
+        default=LOCAL_BUCKET,
+        help="template bucket created and named in SSM, as the bootstrap stack does",
+    )
     serve.add_argument(
         "--simple",
         action="store_true",
@@ -72,8 +84,7 @@ def serve(args: argparse.Namespace) -> int:
     if not 0.0 <= args.throttle_rate <= 1.0:
         print("--throttle-rate must be between 0 and 1", file=sys.stderr)
         return 2
-    if not args.verbose:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
+    plain_logs(verbose=args.verbose)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -92,8 +103,13 @@ def serve(args: argparse.Namespace) -> int:
         realism=realism_for(args),
     )
     with local:
+        created = play_bootstrap(local, args.bucket)
         for name, value in local.env.items():
             print(f"export {name}={shlex.quote(value)}")
+        print("# created as the bootstrap stack would (studio-factory publish reads them):")
+        print(f"#   s3://{args.bucket} (versioned template bucket)")
+        for name, value in created.items():
+            print(f"#   SSM {name} = {value}")
         print(f"# control: {local.standin_endpoint_url}/_standin/{{stats,config,reset}}")
         sys.stdout.flush()
         while not stop.wait(0.5):
