@@ -6,6 +6,7 @@ the error names the option, the value given and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
@@ -94,12 +95,38 @@ def parse(product: str, model: type[BaseModel], data: dict[str, Any] | None) -> 
     try:
         return model.model_validate(data or {})
     except ValidationError as exc:
-        raise OptionsError(product, [_describe(err) for err in exc.errors()]) from None
+        raise OptionsError(product, [_describe(err, model) for err in exc.errors()]) from None
 
 
-def _describe(err: Any) -> str:
+def _describe(err: Any, model: type[BaseModel]) -> str:
+    """``option <dotted.path>: <what>; <what is allowed>``; the path is the whole path from
+    the template's options (``ui.hidden_app_types``, not ``hidden_app_types``)."""
+    loc = tuple(err["loc"])
+    where = ".".join(str(p) for p in loc) or "options"
     message = str(err["msg"]).removeprefix("Value error, ")
     if message.startswith("option "):
+        name, _, rest = message.removeprefix("option ").partition(": ")
+        if loc and name == str(loc[-1]) and where != name:
+            return f"option {where}: {rest}"  # a field validator knows only its own name
         return message
-    where = ".".join(str(p) for p in err["loc"]) or "options"
+    if err["type"] == "extra_forbidden":
+        allowed = list(_model_at(model, loc[:-1]).model_fields)
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown option {where!r}{hint}; allowed keys: {', '.join(allowed)}"
+    if err["type"] == "model_type":
+        allowed = ", ".join(_model_at(model, loc).model_fields)
+        got = err.get("input")
+        return f"option {where}: expected a mapping with the keys {allowed}, got {got!r}"
     return f"option {where}: {message} (got {err.get('input')!r})"
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel]:
+    """The options model at ``loc`` (e.g. ``("ui",)`` -> StudioUiOptions)."""
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return model
+        model = annotation
+    return model
