@@ -16,12 +16,12 @@ PROBE = r"""
 import json, time
 from pathlib import Path
 t0 = time.perf_counter()
-import cfn_flip
+from factory.cfn_yaml import load_template
 from factory.audit.derived import AuditInputs, proof_modules
 from factory.audit.proofs import audit_bootstrap
 from factory.audit.evaluator import scan_templates
 t1 = time.perf_counter()
-templates = {str(p): cfn_flip.load_yaml(p.read_text())
+templates = {str(p): load_template(p)
              for d in ("templates", "launch") for p in sorted(Path(d).glob("*.yaml"))}
 scan_templates(templates)
 audit_bootstrap(templates["launch/studio-catalog-bootstrap.yaml"])

@@ -6,12 +6,12 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import cfn_flip
 import pytest
 
 from factory.audit.derived import key_policies
 from factory.audit.derived.base import BOOTSTRAP, AuditInputs, Failure
 from factory.audit.derived.key_policies import key_policy_allows
+from factory.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = "templates/studio-domain.yaml"
@@ -85,9 +85,7 @@ def test_missing_key_policy_is_the_default_delegation() -> None:
 @pytest.fixture(scope="module")
 def committed() -> dict[str, Any]:
     paths = [ROOT / DOMAIN, ROOT / "templates/studio-user-profile.yaml", ROOT / BOOTSTRAP]
-    return {
-        str(p.relative_to(ROOT)): cfn_flip.load_yaml(p.read_text(encoding="utf-8")) for p in paths
-    }
+    return {str(p.relative_to(ROOT)): load_template(p) for p in paths}
 
 
 def key_policy_actions(templates: dict[str, Any]) -> list[str]:

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cfn_flip
 import pytest
 
 from factory.audit import registry
 from factory.audit.derived import launch_handlers, launch_service_catalog
 from factory.audit.derived._requests import canonical
 from factory.audit.derived.base import BOOTSTRAP, AuditInputs, Failure
+from factory.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = "templates/studio-domain.yaml"
@@ -34,9 +34,7 @@ SC_GET_OBJECT = {
 @pytest.fixture(scope="module")
 def committed() -> dict[str, Any]:
     paths = [*(ROOT / "templates").glob("*.yaml"), *(ROOT / "launch").glob("*.yaml")]
-    return {
-        str(p.relative_to(ROOT)): cfn_flip.load_yaml(p.read_text(encoding="utf-8")) for p in paths
-    }
+    return {str(p.relative_to(ROOT)): load_template(p) for p in paths}
 
 
 def launch_statements(templates: dict[str, Any]) -> list[dict[str, Any]]:

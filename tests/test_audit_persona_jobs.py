@@ -11,7 +11,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import cfn_flip
 import pytest
 
 from factory.audit.derived import AuditInputs, Failure, persona_jobs, proof_modules
@@ -32,6 +31,7 @@ from factory.audit.derived.persona_jobs import (
     resources_for,
 )
 from factory.audit.patterns import as_list, wildcard_match
+from factory.cfn_yaml import load_template
 from factory.naming import TEMPLATE_BUCKET_SSM_PARAMETER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ LAUNCH_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/StudioCatalogLaunchRole"
 
 
 def load(path: str) -> dict[str, Any]:
-    return dict(cfn_flip.load_yaml((ROOT / path).read_text(encoding="utf-8")))
+    return dict(load_template(ROOT / path))
 
 
 @pytest.fixture(scope="module")

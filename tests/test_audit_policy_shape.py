@@ -6,12 +6,12 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import cfn_flip
 import pytest
 
 from factory.audit.derived import AuditInputs
 from factory.audit.derived import policy_sizes as sizes
 from factory.audit.derived import resource_scope as scope
+from factory.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def committed() -> dict[str, Any]:
     return {
-        str(p.relative_to(ROOT)): cfn_flip.load_yaml(p.read_text())
+        str(p.relative_to(ROOT)): load_template(p)
         for folder in ("templates", "launch")
         for p in sorted((ROOT / folder).glob("*.yaml"))
     }

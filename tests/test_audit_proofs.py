@@ -7,7 +7,6 @@ import inspect
 import shutil
 from pathlib import Path
 
-import cfn_flip
 import pytest
 from click.testing import CliRunner
 
@@ -15,6 +14,7 @@ from factory.audit.derived import AuditInputs
 from factory.audit.derived import boundary_escalation as escalation
 from factory.audit.evaluator import load_allow_list, scan_templates
 from factory.audit.proofs import audit_bootstrap
+from factory.cfn_yaml import load_template
 from factory.cli import _register, cli
 from factory.launch import drain_function
 
@@ -24,7 +24,7 @@ BOOTSTRAP = ROOT / "launch/studio-catalog-bootstrap.yaml"
 
 @pytest.fixture(scope="module")
 def bootstrap() -> dict:
-    return cfn_flip.load_yaml(BOOTSTRAP.read_text())
+    return load_template(BOOTSTRAP)
 
 
 def _answers(template: dict) -> dict[str, bool]:
@@ -65,7 +65,7 @@ def test_dropping_the_tag_condition_breaks_the_own_profile_proof(bootstrap):
 
 def test_policy_hygiene_is_clean_with_a_reason_for_every_exception():
     templates = {
-        str(p.relative_to(ROOT)): cfn_flip.load_yaml(p.read_text())
+        str(p.relative_to(ROOT)): load_template(p)
         for p in sorted([*ROOT.glob("templates/*.yaml"), *ROOT.glob("launch/*.yaml")])
     }
     entries = load_allow_list(ROOT / "policy-allowlist.yaml")

@@ -8,11 +8,11 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import cfn_flip
 import pytest
 
 from factory.audit.derived import key_policies, launch_handlers, launch_service_catalog
 from factory.audit.derived.base import AuditInputs
+from factory.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = "templates/studio-domain.yaml"
@@ -23,9 +23,7 @@ MANAGED_BY = "studio-catalog:managed-by"
 @pytest.fixture(scope="module")
 def committed() -> dict[str, Any]:
     paths = [*(ROOT / "templates").glob("*.yaml"), *(ROOT / "launch").glob("*.yaml")]
-    return {
-        str(p.relative_to(ROOT)): cfn_flip.load_yaml(p.read_text(encoding="utf-8")) for p in paths
-    }
+    return {str(p.relative_to(ROOT)): load_template(p) for p in paths}
 
 
 def _without_tag(templates: dict[str, Any], logical_id: str) -> AuditInputs:

@@ -6,7 +6,6 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import cfn_flip
 import pytest
 
 from factory.audit.conditions import PolicyError
@@ -18,6 +17,7 @@ from factory.audit.evaluator import (
     evaluate_resource_policy,
     principal_matches,
 )
+from factory.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOTSTRAP = ROOT / "launch/studio-catalog-bootstrap.yaml"
@@ -241,7 +241,7 @@ def test_every_trust_branch_is_checked() -> None:
 
 @pytest.fixture(scope="module")
 def bootstrap() -> dict[str, Any]:
-    return cfn_flip.load_yaml(BOOTSTRAP.read_text())
+    return load_template(BOOTSTRAP)
 
 
 def test_mutation_dropping_trust_conditions_fails_on_the_committed_bootstrap(bootstrap) -> None:

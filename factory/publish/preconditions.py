@@ -160,7 +160,7 @@ def check_templates(catalog: Catalog, steps: Iterable[Step]) -> None:
     uploads = sorted({s.product for s in steps if isinstance(s, UploadTemplate)})
     if not uploads:
         return
-    generated = _generated_texts(Path(catalog.template_path(p)).stem for p in uploads)
+    generated = _generated_texts(catalog, (Path(catalog.template_path(p)).stem for p in uploads))
     problems: list[TemplateProblem] = []
     for product in uploads:
         path = Path(catalog.template_path(product))
@@ -171,10 +171,12 @@ def check_templates(catalog: Catalog, steps: Iterable[Step]) -> None:
         raise PreconditionFailed("templates not published: " + "; ".join(str(p) for p in problems))
 
 
-def _generated_texts(names: Iterable[str]) -> dict[str, str]:
-    """File name -> text of the product templates the generators emit under these names
-    (only those generators run; no lint: cheap)."""
-    return {f"{name}.yaml": _generated(name) for name in names if _is_generated(name)}
+def _generated_texts(catalog: Catalog, names: Iterable[str]) -> dict[str, str]:
+    """File name -> text of the product templates the generators emit under these names,
+    with the project's committed generator options (factory-options.yaml, as `build`
+    reads them); only those generators run, no lint: cheap."""
+    root = Path(catalog.templates_dir).resolve().parent
+    return {f"{name}.yaml": _generated(root, name) for name in names if _is_generated(name)}
 
 
 def _is_generated(name: str) -> bool:
@@ -184,11 +186,15 @@ def _is_generated(name: str) -> bool:
 
 
 @functools.cache
-def _generated(name: str) -> str:
-    from factory.build import render
+def _generated(root: Path, name: str) -> str:
+    from factory.build import OptionsFileError, project_options, render
     from factory.products import PRODUCTS
 
-    return render(PRODUCTS[name](None))
+    try:
+        options = project_options(root).get(name)
+    except OptionsFileError as exc:
+        raise PreconditionFailed(f"generator options: {exc}") from exc
+    return render(PRODUCTS[name](options))
 
 
 def _template_problem(path: Path, expected: str | None) -> str | None:
@@ -203,12 +209,14 @@ def _template_problem(path: Path, expected: str | None) -> str | None:
                 "studio-factory build and commit the result"
             )
         return None
-    from cfnlint.decode import decode_str
+    from factory.cfn_yaml import TemplateError, load_template
 
-    template, matches = decode_str(text)
-    if matches or not isinstance(template, dict) or not template.get("Resources"):
-        detail = str(matches[0]) if matches else "no Resources"
-        return f"not a CloudFormation template ({detail})"
+    try:
+        template = load_template(text, name=str(path))
+    except TemplateError as exc:
+        return f"not a CloudFormation template ({exc})"
+    if not isinstance(template, dict) or not template.get("Resources"):
+        return "not a CloudFormation template (no Resources)"
     return None
 
 
