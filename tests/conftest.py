@@ -109,9 +109,38 @@ def reset_local_aws(aws: LocalAWS, realism: Realism) -> None:
     standin.reset_stats()
 
 
+#: The publisher checks a create's answer for up to ~12.7 s (factory.publish.context): AWS
+#: documents no bound on how long a new resource stays invisible. The stand-in's window is
+#: 0.05 s here, so the check is scaled down with it (still 14x the window), or every replay
+#: of a deleted resource (prune, then re-add) would wait the full 12.7 s.
+CREATE_CHECK_DELAYS_S = (0.1, 0.2, 0.4)
+
+
+#: botocore's standard retry mode waits rand(0, 1) * min(2**i, 20) s after the i-th throttled
+#: attempt (botocore/retries/standard.py, ExponentialBackoff). The stand-in's token buckets
+#: refill in milliseconds, so the tests scale the wait down: retries still happen, in the
+#: same order, only sooner.
+BACKOFF_SCALE = 0.05
+
+
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.retries.standard import ExponentialBackoff
+
+    original = ExponentialBackoff.delay_amount
+
+    def scaled(self: ExponentialBackoff, context: object) -> float:
+        return float(original(self, context)) * BACKOFF_SCALE
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", scaled)
+
+
 @pytest.fixture
 def local_aws(aws: LocalAWS, standin_realism: Realism, monkeypatch: pytest.MonkeyPatch) -> LocalAWS:
     """``aws`` emptied, in ``standin_realism`` mode, its environment exported for the test."""
+    from factory.publish import context
+
+    monkeypatch.setattr(context, "CREATE_CHECK_DELAYS_S", CREATE_CHECK_DELAYS_S)
+    fast_backoff(monkeypatch)
     reset_local_aws(aws, standin_realism)
     for name, value in aws.env.items():
         monkeypatch.setenv(name, value)

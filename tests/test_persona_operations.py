@@ -245,6 +245,10 @@ def aws() -> Iterator[LocalAWS]:
 
 @pytest.fixture
 def workspace(aws: LocalAWS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from factory.publish import context
+    from tests.conftest import CREATE_CHECK_DELAYS_S
+
+    monkeypatch.setattr(context, "CREATE_CHECK_DELAYS_S", CREATE_CHECK_DELAYS_S)
     aws.reset()
     aws.standin.configure(latency_s=0.0, throttle_rate=0.0, seed=7)
     for name, value in aws.env.items():
