@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import click
@@ -26,6 +28,7 @@ def prepare(common: Common, **extra: Any) -> tuple[Any, dict[str, str], Options]
     """Everything before the first AWS call: flags, profile, regions, YAML, templates."""
     from factory.portfolio import PortfolioConfigError, load_environment
 
+    common = locate_project(common)
     apply_endpoint(common)
     check_profile(common)
     try:
@@ -48,6 +51,24 @@ def prepare(common: Common, **extra: Any) -> tuple[Any, dict[str, str], Options]
         **extra,
     )
     return catalog, digests, options
+
+
+def locate_project(common: Common) -> Common:
+    """Default `portfolios/` and `templates/` are the project's, found from any subdirectory
+    (like `build`); explicit paths are used as given."""
+    from factory.build import find_project_root
+
+    if common.portfolios.is_dir():
+        return common
+    defaults = common.portfolios == Path("portfolios") and common.templates == Path("templates")
+    root = find_project_root() if defaults else None
+    if root is None:
+        raise UserError(
+            f"--portfolios {common.portfolios}",
+            "no such directory",
+            "run studio-factory inside the project, or pass --portfolios and --templates",
+        )
+    return replace(common, portfolios=root / "portfolios", templates=root / "templates")
 
 
 def show(results: list[RegionResult], output: str, *, quiet: bool = False) -> None:

@@ -532,7 +532,9 @@ def load_environment(portfolios_dir: Path, env: str) -> Environment:
         known = ", ".join(available_environments(portfolios_dir)) or "none"
         _fail([Issue(str(path), None, None, "", f"unknown environment {env!r}; defined: {known}")])
     document = _Document(path)
-    source = path.read_text(encoding="utf-8")
+    source, problem = _read_text(path)
+    if problem is not None:
+        _fail([problem])
     environment, _, issues = _check_document(document, source, None, Environment)
     name = document.data.get("name") if isinstance(document.data, dict) else None
     if isinstance(name, str) and name != env:
@@ -541,6 +543,19 @@ def load_environment(portfolios_dir: Path, env: str) -> Environment:
         _fail(issues)
     assert isinstance(environment, Environment)
     return environment
+
+
+def _read_text(path: Path) -> tuple[str, Issue | None]:
+    """The file's text, or the problem that makes it unreadable (binary, not UTF-8, gone)."""
+    try:
+        return path.read_text(encoding="utf-8"), None
+    except UnicodeDecodeError as exc:
+        message = (
+            f"not UTF-8 text (byte {exc.start}: a binary file?); portfolio files are YAML text"
+        )
+    except OSError as exc:
+        message = f"cannot read: {exc.strerror or exc}"
+    return "", Issue(str(path), None, None, "", message)
 
 
 def _fail(issues: list[Issue]) -> NoReturn:
@@ -842,7 +857,11 @@ def load_catalog(
     complete = True
     for path in files:
         document = _Document(path)
-        source = path.read_text(encoding="utf-8")
+        source, problem = _read_text(path)
+        if problem is not None:
+            issues.append(problem)
+            complete = False
+            continue
         model, parsed, problems = _check_document(document, source, namespace, PortfolioFile)
         complete = complete and parsed
         issues += problems

@@ -1,0 +1,80 @@
+"""plan/publish bad inputs: one error line, exit 1, no traceback, no AWS call (issue 9)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from factory.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def plan(*args: str) -> object:
+    return CliRunner().invoke(cli, ["plan", "--env", "dev", "--region", "us-east-1", *args])
+
+
+def copy_project(tmp_path: Path) -> Path:
+    for name in ("portfolios", "templates"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def test_a_binary_portfolio_file_is_named_not_a_traceback(tmp_path: Path) -> None:
+    root = copy_project(tmp_path)
+    (root / "portfolios/bad.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
+    result = plan("--portfolios", str(root / "portfolios"), "--templates", str(root / "templates"))
+    assert result.exit_code == 1
+    assert "bad.yaml: not UTF-8 text (byte 0: a binary file?)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_outside_the_project_plan_refuses_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = plan()
+    assert result.exit_code == 1
+    assert "error: --portfolios portfolios: no such directory" in result.output
+    assert "pass --portfolios and --templates" in result.output
+
+
+def test_in_a_subdirectory_plan_finds_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from factory.cli.options import Common
+    from factory.cli.plan import locate_project
+
+    monkeypatch.chdir(ROOT / "factory" / "publish")
+    common = Common(
+        env="dev",
+        regions=(),
+        portfolios=Path("portfolios"),
+        templates=Path("templates"),
+        output="table",
+        bucket=None,
+        profile=None,
+        endpoint_url=None,
+        quiet=False,
+        skip_environment_check=False,
+        skip_quota_check=False,
+    )
+    located = locate_project(common)
+    assert located.portfolios == ROOT / "portfolios"
+    assert located.templates == ROOT / "templates"
+
+
+def test_one_bucket_for_two_regions_is_a_usage_error_before_aws(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("plan", "--env", "dev", "--region", "us-east-1", "--region", "eu-west-1"),
+            *("--bucket", "b", "--portfolios", str(ROOT / "portfolios")),
+            *("--templates", str(ROOT / "templates")),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "error: --bucket: one bucket (b) for 2 regions" in result.output
