@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from factory.publish import preconditions
 from factory.publish.run import Options, load, run
 from factory.testing.local_aws import LocalAWS
 
@@ -99,7 +100,15 @@ def main() -> None:
         measure(aws, "sample: no-op re-publish", sample)
         changed = sample / "templates/studio-domain.yaml"
         changed.write_text(changed.read_text() + "\n# bench change\n")
+        # A release changes the generator and rebuilds; here the template changes alone, so
+        # publish's check "generated template == generator output" is told the new text.
+        released = changed.read_text()
+        original = preconditions._generated
+        preconditions._generated = lambda root, name: (  # type: ignore[assignment]
+            released if name == "studio-domain" else original(root, name)
+        )
         measure(aws, "sample: one changed template", sample)
+        preconditions._generated = original
         aws.reset()
         aws.client("s3").create_bucket(Bucket=BUCKET)
         synthetic(Path(tmp) / "synthetic")
