@@ -3,7 +3,7 @@
 ``--help``, ``--version`` and shell completion import nothing but click: each command's module
 is imported when that command is invoked (or completed), by :class:`LazyGroup`, after click's
 documented "lazily loading subcommands" pattern. The short help shown in the command list
-lives in :data:`COMMANDS` next to the module path (``tests/test_cli_main.py`` checks it is the
+lives in :data:`COMMANDS` next to the module path (``tests/cli/test_cli_main.py`` checks it is the
 command's own).
 
 Every exception that ends a command goes through one handler (``factory.cli.errors.report``):

@@ -3,7 +3,7 @@
 ``serve`` is ``python -m factory.testing serve`` and ``rehearse`` is
 ``python -m factory.testing.rehearse`` (both keep working); the work is done in
 ``factory.testing``, an optional extra (moto), imported only when a command runs, so
-``studio-factory local --help`` needs neither. ``tests/test_cli_local.py`` checks that the
+``studio-factory local --help`` needs neither. ``tests/cli/test_cli_local.py`` checks that the
 options here are the argparse ones of ``python -m factory.testing serve``.
 """
 

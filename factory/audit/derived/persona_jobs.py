@@ -4,7 +4,7 @@ product is allowed to the CloudAdminRole.
 
 Where the operations come from (data files in ``factory/audit/data/``):
 
-* ``publisher_operations.json``: recorded from the code. ``tests/test_persona_operations.py``
+* ``publisher_operations.json``: recorded from the code. ``tests/audit/test_persona_operations.py``
   drives ``plan``/``publish`` through every path against local AWS with
   ``factory.testing.recorder.OperationRecorder`` and fails when the file differs from what was
   recorded, or when an AST scan of ``factory/publish/`` finds a client call the file lacks. So a

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from factory.cli import cli
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def plan(*args: str) -> object:

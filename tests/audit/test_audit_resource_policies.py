@@ -19,7 +19,7 @@ from factory.audit.evaluator import (
 )
 from factory.cfn_yaml import load_template
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = ROOT / "launch/studio-catalog-bootstrap.yaml"
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/Caller"

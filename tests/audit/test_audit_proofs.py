@@ -18,7 +18,7 @@ from factory.cfn_yaml import load_template
 from factory.cli import _register, cli
 from factory.launch import drain_function
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = ROOT / "launch/studio-catalog-bootstrap.yaml"
 
 

@@ -21,7 +21,7 @@ from factory import build
 from factory.cli import build as build_command
 from factory.cli import cli
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "templates/studio-domain.yaml"
 BOOTSTRAP = "launch/studio-catalog-bootstrap.yaml"
 

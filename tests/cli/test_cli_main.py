@@ -23,7 +23,7 @@ from factory.cli import COMMANDS, LazyGroup, cli, main
 from factory.cli.console import UNWRAPPED_WIDTH, console
 from factory.cli.errors import DEBUG_ENV, UserError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXE = Path(sys.executable).parent / "studio-factory"
 #: Modules `--help`, `--version` and completion must not import (each costs 0.1-1 s).
 HEAVY = (

@@ -34,7 +34,7 @@ from factory.audit.patterns import as_list, wildcard_match
 from factory.cfn_yaml import load_template
 from factory.naming import TEMPLATE_BUCKET_SSM_PARAMETER
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 CATALOG = f"arn:aws:catalog:us-east-1:{ACCOUNT}"
 LAUNCH_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/StudioCatalogLaunchRole"

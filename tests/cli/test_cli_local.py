@@ -32,7 +32,7 @@ from factory.testing import rehearse
 from factory.testing.servicecatalog import DEFAULT_REGION
 from factory.testing.servicecatalog.realism import ORGANIZATION_ROLES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXE = Path(sys.executable).parent / "studio-factory"
 ESC = "\x1b["
 

@@ -13,7 +13,7 @@ from factory.audit.derived import policy_sizes as sizes
 from factory.audit.derived import resource_scope as scope
 from factory.cfn_yaml import load_template
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from factory.cli import cli
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from factory.audit.derived.base import BOOTSTRAP, AuditInputs, Failure
 from factory.audit.derived.key_policies import key_policy_allows
 from factory.cfn_yaml import load_template
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "templates/studio-domain.yaml"
 ROLE = "arn:aws:iam::123456789012:role/Launch"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234"

@@ -15,7 +15,7 @@ from factory.audit.derived._requests import canonical
 from factory.audit.derived.base import BOOTSTRAP, AuditInputs, Failure
 from factory.cfn_yaml import load_template
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "templates/studio-domain.yaml"
 PROFILE = "templates/studio-user-profile.yaml"
 SLR = (

@@ -752,7 +752,7 @@ def test_every_operation_round_trips_through_a_full_lifecycle(
 
 def test_serve_command_prints_exports_and_stops_on_sigterm() -> None:
     """``python -m factory.testing serve`` as ``make rehearse`` runs it."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     command = [sys.executable, "-m", "factory.testing", "serve", "--latency-ms", "1", "--seed", "5"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     try:

@@ -11,7 +11,7 @@ what the publisher really calls:
   every ``get_paginator("...")`` name), so a call on a path the scenario misses fails as well.
 
 Regenerate the data file after changing the publisher:
-``STUDIO_FACTORY_RECORD=1 .venv/bin/python -m pytest -q tests/test_persona_operations.py``.
+``STUDIO_FACTORY_RECORD=1 .venv/bin/python -m pytest -q tests/audit/test_persona_operations.py``.
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ from factory.naming import TEMPLATE_BUCKET_SSM_PARAMETER
 from factory.testing.local_aws import LocalAWS
 from factory.testing.recorder import OperationRecorder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PUBLISH_DIR = ROOT / "factory/publish"
 DATA_FILE = ROOT / "factory/audit/data/publisher_operations.json"
 RECORD_ENV = "STUDIO_FACTORY_RECORD"
-REGENERATE = f"{RECORD_ENV}=1 .venv/bin/python -m pytest -q tests/test_persona_operations.py"
+REGENERATE = f"{RECORD_ENV}=1 .venv/bin/python -m pytest -q tests/audit/test_persona_operations.py"
 BUCKET = "studio-catalog-templates"
 REGION = "us-east-1"
 ENVIRONMENT = """name: dev
@@ -422,7 +422,7 @@ def test_every_operation_in_the_code_is_in_the_data_file() -> None:
     assert not missing, (
         f"factory/publish/ calls {missing}, which {DATA_FILE.relative_to(ROOT)} does not list "
         f"(a path the recorded scenario does not exercise?). Extend drive_publisher() in "
-        f"tests/test_persona_operations.py, then run: {REGENERATE}"
+        f"tests/audit/test_persona_operations.py, then run: {REGENERATE}"
     )
 
 

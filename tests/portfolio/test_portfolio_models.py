@@ -42,8 +42,8 @@ from factory.portfolio.models import (
     render_json_schema,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures" / "portfolios"
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "portfolios"
 TEMPLATES = FIXTURES / "templates"
 ISSUE_LINE = re.compile(r"^\S+\.yaml(:\d+(:\d+)?)?: (\S+: )?.+$")
 

@@ -14,7 +14,7 @@ from factory.audit.derived import key_policies, launch_handlers, launch_service_
 from factory.audit.derived.base import AuditInputs
 from factory.cfn_yaml import load_template
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "templates/studio-domain.yaml"
 PROFILE = "templates/studio-user-profile.yaml"
 MANAGED_BY = "studio-catalog:managed-by"
