@@ -6,6 +6,7 @@ Clients never set ``endpoint_url``: boto3 reads ``AWS_ENDPOINT_URL`` and the per
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
@@ -90,7 +93,7 @@ class Clients:
 
     @classmethod
     def create(cls, region: str, profile: str | None = None) -> Clients:
-        session = boto3.Session(profile_name=profile, region_name=region)
+        session = boto3.Session(botocore_session=_botocore_session(profile), region_name=region)
         return cls(
             region=region,
             sc=session.client("servicecatalog", config=RETRY_CONFIG),
@@ -98,6 +101,20 @@ class Clients:
             ssm=session.client("ssm", config=RETRY_CONFIG),
             sts=session.client("sts", config=RETRY_CONFIG),
         )
+
+
+@functools.cache
+def _shared_loader() -> Any:
+    """botocore's data loader caches the service models it parsed, but per session: sharing
+    one across the per-region sessions saves ~0.1 s of JSON parsing per client."""
+    return botocore.loaders.create_loader()
+
+
+def _botocore_session(profile: str | None) -> botocore.session.Session:
+    """A new session (sessions are not shared between threads), with the shared loader."""
+    core = botocore.session.Session(profile=profile)
+    core.register_component("data_loader", _shared_loader())
+    return core
 
 
 def pages(client: BaseClient, method: str, result_key: str, **params: Any) -> Iterator[Any]:
