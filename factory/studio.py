@@ -1,8 +1,9 @@
 """SageMaker Studio vocabulary shared by every product.
 
 The enumerations mirror the CloudFormation resource schema of
-``AWS::SageMaker::Domain`` (``AppType`` and ``MlTools``); ``tests/products/test_studio_vocabulary.py``
-compares them with the schema shipped inside cfn-lint so a schema change is noticed,
+``AWS::SageMaker::Domain`` (``AppType`` and ``MlTools``);
+``tests/products/test_studio_vocabulary.py`` compares them with the schema shipped inside
+cfn-lint so a schema change is noticed,
 while the emitted templates stay byte-stable across cfn-lint upgrades.
 """
 
