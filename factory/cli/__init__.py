@@ -121,8 +121,8 @@ class LazyGroup(click.Group):
     # --- one error handler -------------------------------------------------------------------
 
     def main(self, args: Sequence[str] | None = None, *pargs: Any, **kwargs: Any) -> Any:
-        argv = list(sys.argv[1:] if args is None else args)
-        with _debug_for_the_run(_asks_for_debug(argv)):
+        argv, debug = _without_debug(list(sys.argv[1:] if args is None else args))
+        with _debug_for_the_run(debug):
             return super().main(argv, *pargs, **kwargs)
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
@@ -150,13 +150,19 @@ class LazyGroup(click.Group):
 
 
 def _asks_for_debug(argv: Sequence[str]) -> bool:
-    """``--debug`` among the group's options (before the command name)."""
-    for token in argv:
-        if token == "--debug":
-            return True
-        if token == "--" or not token.startswith("-"):
-            return False
-    return False
+    """``--debug`` anywhere before ``--`` (before or after the command name)."""
+    return _without_debug(argv)[1]
+
+
+def _without_debug(argv: Sequence[str]) -> tuple[list[str], bool]:
+    """``argv`` without ``--debug`` and whether it was there: the flag is global, so
+    ``studio-factory plan --debug ...`` means the same as ``studio-factory --debug plan ...``
+    (no command has an option of that name; after ``--`` tokens are left alone)."""
+    tokens = list(argv)
+    end = tokens.index("--") if "--" in tokens else len(tokens)
+    found = "--debug" in tokens[:end]
+    head = [t for t in tokens[:end] if t != "--debug"]
+    return head + tokens[end:], found
 
 
 @contextmanager

@@ -472,3 +472,18 @@ def test_make_serve_and_rehearse_run_the_subcommands():
     assert "studio-factory local serve" in _make("-n", "serve").stdout
     assert "studio-factory local rehearse dev" in _make("-n", "rehearse").stdout
     assert "studio-factory schema --check" in _make("-n", "check-generated").stdout
+
+
+def test_debug_is_accepted_after_the_command_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    seen: list[str | None] = []
+    monkeypatch.setattr(
+        "factory.cli.plan.locate_project",
+        lambda common: seen.append(os.environ.get(DEBUG_ENV)) or common,
+    )
+    result = CliRunner().invoke(cli, ["plan", "--env", "dev", "--debug", "--region", "us-east-1"])
+    assert "no such option" not in result.output.lower()
+    assert seen == ["1"]
