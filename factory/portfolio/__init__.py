@@ -81,3 +81,26 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
+
+
+# --- personas (`factory.portfolio.personas`) --------------------------------------------------
+
+if TYPE_CHECKING:
+    from factory.portfolio.personas import (
+        Persona,
+        PersonasFile,
+        load_personas,
+        provisioning_parameters,
+    )
+
+_PERSONA_NAMES = frozenset({"Persona", "PersonasFile", "load_personas", "provisioning_parameters"})
+__all__ += ["Persona", "PersonasFile", "load_personas", "provisioning_parameters"]
+_getattr_models_and_loader = __getattr__
+
+
+def __getattr__(name: str) -> Any:  # extends the lookup above with the persona names
+    if name not in _PERSONA_NAMES:
+        return _getattr_models_and_loader(name)
+    value = getattr(importlib.import_module(f"{__name__}.personas"), name)
+    globals()[name] = value
+    return value

@@ -545,6 +545,10 @@ def load_environment(portfolios_dir: Path, env: str) -> Environment:
     return environment
 
 
+#: `portfolios/personas.yaml`: read by factory.portfolio.personas, skipped by load_catalog.
+PERSONAS_FILE = "personas.yaml"
+
+
 def _read_text(path: Path) -> tuple[str, Issue | None]:
     """The file's text, or the problem that makes it unreadable (binary, not UTF-8, gone)."""
     try:
@@ -850,7 +854,8 @@ def load_catalog(
     origin = f"environment {env!r} ({portfolios_dir / ENVIRONMENTS_DIR / env}.yaml)"
     namespace = _Namespace(environment.template_context(), "env", origin)
 
-    files = sorted(portfolios_dir.glob("*.yaml"))
+    # personas.yaml holds personas (factory.portfolio.personas), not portfolios.
+    files = sorted(p for p in portfolios_dir.glob("*.yaml") if p.name != PERSONAS_FILE)
     documents: list[_Document] = []
     models: list[PortfolioFile] = []
     issues = _file_set_issues(portfolios_dir, files)
