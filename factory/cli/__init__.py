@@ -48,6 +48,10 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
         "factory.cli.schema",
         "Write portfolios/schema.json from the portfolio models.",
     ),
+    "users": (
+        "factory.cli.users",
+        "Provision people's Studio user profiles through Service Catalog (personas).",
+    ),
     "local": (
         "factory.cli.local",
         "Local AWS (moto + the Service Catalog stand-in): serve it, or rehearse a release.",

@@ -1,0 +1,88 @@
+"""`users add` / `users list` against local AWS: the sample catalog published, then people
+provisioned through Service Catalog's end-user API with a persona (issue 10, first part)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from factory.cli import cli
+from factory.testing.local_aws import LocalAWS
+from tests.support.publish import BUCKET, REGION, ROOT, settle
+
+
+@pytest.fixture
+def published(local_aws: LocalAWS, tmp_path: Path) -> Path:
+    for name in ("portfolios", "templates"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    local_aws.client("s3").create_bucket(Bucket=BUCKET)
+    result = run(
+        tmp_path,
+        "publish",
+        *("--env", "dev", "--region", REGION, "--bucket", BUCKET, "--yes"),
+        "--skip-environment-check",
+    )
+    assert result.exit_code == 0, result.output
+    settle(local_aws)
+    return tmp_path
+
+
+def run(root: Path, *args: str) -> Any:
+    paths = ("--portfolios", str(root / "portfolios"))
+    if args[0] in ("publish",) or args[:2] == ("users", "add"):
+        paths += ("--templates", str(root / "templates"))
+    else:
+        paths = ()
+    return CliRunner().invoke(cli, [*args, *paths])
+
+
+def add(root: Path, person: str, persona: str = "junior-analyst", *extra: str) -> Any:
+    return run(
+        root,
+        *("users", "add", person, "--persona", persona, "--env", "dev", "--region", REGION),
+        *extra,
+    )
+
+
+def test_add_provisions_with_the_persona_then_reports_an_existing_person(
+    local_aws: LocalAWS, published: Path
+) -> None:
+    result = add(published, "alice", "junior-analyst", "--team", "data-science")
+    assert result.exit_code == 0, result.output
+    assert "alice: created (studio-user-alice)" in result.output
+    pp = next(iter(local_aws.standin.region_state(REGION).provisioned.values()))
+    assert pp.name == "studio-user-alice"
+    parameters = (
+        {p["Key"]: p["Value"] for p in pp.parameters}
+        if isinstance(pp.parameters, list)
+        else dict(pp.parameters)
+    )
+    assert parameters["UserProfileName"] == "alice"
+    assert "JupyterLab" in parameters["HiddenAppTypes"]  # Canvas only
+    again = add(published, "alice", "junior-analyst")
+    assert again.exit_code == 0, again.output
+    assert "alice: already present" in again.output
+    assert len(local_aws.standin.region_state(REGION).provisioned) == 1
+    listed = run(published, "users", "list", "--region", REGION)
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.startswith("alice\tAVAILABLE")
+
+
+@pytest.mark.parametrize(
+    ("person", "persona", "expected"),
+    [
+        ("bob", "junior-analist", "unknown persona (did you mean 'junior-analyst'?)"),
+        ("bob_smith", "junior-analyst", "not a valid SageMaker user profile name"),
+    ],
+)
+def test_bad_input_is_one_error_line_and_nothing_is_provisioned(
+    local_aws: LocalAWS, published: Path, person: str, persona: str, expected: str
+) -> None:
+    result = add(published, person, persona)
+    assert result.exit_code == 1, result.output
+    assert expected in result.output
+    assert not local_aws.standin.region_state(REGION).provisioned
