@@ -44,13 +44,13 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
         "factory.cli.publish",
         "Register templates, products, portfolios and shares in AWS Service Catalog.",
     ),
-    "schema": (
-        "factory.cli.schema",
-        "Write portfolios/schema.json from the portfolio models.",
-    ),
     "users": (
         "factory.cli.users",
         "Provision people's Studio user profiles through Service Catalog (personas).",
+    ),
+    "schema": (
+        "factory.cli.schema",
+        "Write portfolios/schema.json from the portfolio models.",
     ),
     "local": (
         "factory.cli.local",
