@@ -137,3 +137,89 @@ def list_(region: str | None, profile: str | None, output: str) -> None:
     for row in sorted(rows, key=lambda r: str(r.get("Name"))):
         person = str(row["Name"]).removeprefix(provision.NAME_PREFIX)
         click.echo(f"{person}\t{row.get('Status')}\t{row.get('ProvisioningArtifactName', '')}")
+
+
+@command.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--env", required=True, help="Environment (portfolios/environments/<env>.yaml).")
+@click.option("--dry-run", is_flag=True, help="Validate and print the plan; provision nothing.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 16),
+    default=4,
+    show_default=True,
+    help="Launches in flight at once (Service Catalog publishes no rate; throttling is "
+    "retried with backoff).",
+)
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--region", default=None)
+@click.option("--profile", default=None, help="AWS profile (the cloud admin's role).")
+@click.option("--portfolios", type=click.Path(path_type=Path), default=Path("portfolios"))
+@click.option("--templates", type=click.Path(path_type=Path), default=Path("templates"))
+def import_(
+    file: Path,
+    env: str,
+    dry_run: bool,
+    concurrency: int,
+    report: Path | None,
+    region: str | None,
+    profile: str | None,
+    portfolios: Path,
+    templates: Path,
+) -> None:
+    """Onboard the people of a CSV (person, persona, email, team, cost_center)."""
+    from factory.portfolio.personas import load_personas, provisioning_parameters
+    from factory.users import bulk, provision
+
+    try:
+        rows = bulk.read_rows(file)
+        personas = load_personas(portfolios / "personas.yaml")
+        bulk.validate(file, rows, personas)
+    except bulk.ImportProblems as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"error: {file}: {len(exc.problems)} problem(s); nothing provisioned", err=True)
+        sys.exit(EXIT_ERROR)
+    product_name = _product_name(portfolios, env, templates)
+    sc = _sc(profile, region)
+    present = {str(row.get("Name")) for row in provision.listing(sc)}  # type: ignore[arg-type]
+    planned = bulk.plan(rows, present)
+    for item in planned:
+        click.echo(f"{item.row.person}\t{item.row.persona}\t{item.action}")
+    if dry_run:
+        return
+    try:
+        target = provision.find_target(sc, product_name)  # type: ignore[arg-type]
+    except provision.UsersError as exc:
+        raise UserError("users import", str(exc)) from exc
+
+    def provision_one(row: bulk.Row) -> provision.Result:
+        parameters = provisioning_parameters(personas[row.persona], row.person)
+        return provision.add(
+            sc,  # type: ignore[arg-type]
+            target,
+            row.person,
+            parameters,
+            row.tags,
+            check_existing=False,
+        )
+
+    results = bulk.apply(planned, provision_one, concurrency=concurrency)
+    counts = {
+        s: sum(r.status == s for r in results) for s in ("created", "already present", "failed")
+    }
+    for result in results:
+        if result.status == "failed":
+            click.echo(f"error: {result.person}: {result.detail}", err=True)
+    click.echo(
+        f"{counts['created']} created, {counts['already present']} already present, "
+        f"{counts['failed']} failed",
+        err=True,
+    )
+    if report is not None:
+        report.write_text(
+            json.dumps([r.__dict__ for r in results], indent=2, default=str) + "\n",
+            encoding="utf-8",
+        )
+    if counts["failed"]:
+        sys.exit(EXIT_ERROR)

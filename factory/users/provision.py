@@ -139,9 +139,12 @@ def add(
     tags: dict[str, str],
     *,
     wait: bool = True,
+    check_existing: bool = True,
 ) -> Result:
+    """`check_existing=False` when the caller listed every profile just before (bulk import):
+    the deterministic ProvisionToken still turns a repeated launch into a replay."""
     name = provisioned_name(person)
-    found = existing(sc, name)
+    found = existing(sc, name) if check_existing else None
     if found is not None:
         return Result(person, name, "already present", f"status {found.get('Status')}")
     token = short_hash("user", person, target.product_id, target.artifact_id)

@@ -86,3 +86,77 @@ def test_bad_input_is_one_error_line_and_nothing_is_provisioned(
     assert result.exit_code == 1, result.output
     assert expected in result.output
     assert not local_aws.standin.region_state(REGION).provisioned
+
+
+# --- users import ---------------------------------------------------------------------------
+
+
+def write_csv(root: Path, text: str) -> Path:
+    path = root / "people.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def import_(root: Path, path: Path, *extra: str) -> Any:
+    return run(root, *("users", "import", str(path), "--env", "dev", "--region", REGION), *extra)
+
+
+def test_import_reports_every_problem_with_its_line_and_provisions_nobody(
+    local_aws: LocalAWS, published: Path
+) -> None:
+    path = write_csv(
+        published,
+        "person,persona,email,team,cost_center\n"
+        "alice,junior-analyst,alice@corp.test,data-science,CC-0000\n"
+        "team,junior-analyst,,,\n"
+        "bob_smith,data-engineer,,,\n"
+        "Alice,senior-data-scientist,,,\n"
+        "carol,junior-analist,,,\n",
+    )
+    result = import_(published, path)
+    assert result.exit_code == 1, result.output
+    assert "people.csv:3: person 'team': a generic or shared name" in result.output
+    assert "people.csv:4: person 'bob_smith': not a valid SageMaker user profile name" in (
+        result.output
+    )
+    assert "people.csv:5: person 'Alice': listed twice (first on line 2)" in result.output
+    assert "people.csv:6: persona 'junior-analist': unknown (did you mean 'junior-analyst'?)" in (
+        result.output
+    )
+    assert "4 problem(s); nothing provisioned" in result.output
+    assert not local_aws.standin.region_state(REGION).provisioned
+
+
+def test_import_provisions_the_rest_and_a_rerun_changes_nothing(
+    local_aws: LocalAWS, published: Path
+) -> None:
+    assert add(published, "alice").exit_code == 0
+    path = write_csv(
+        published,
+        "person,persona,email,team,cost_center,allow_generic\n"
+        "alice,junior-analyst,,,,\n"
+        "bob,data-engineer,,ml-engineering,,\n"
+        "sandbox,senior-data-scientist,,,,yes\n",
+    )
+    dry = import_(published, path, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "alice\tjunior-analyst\talready present" in dry.output
+    assert "bob\tdata-engineer\tcreate" in dry.output
+    assert len(local_aws.standin.region_state(REGION).provisioned) == 1
+    report = published / "report.json"
+    result = import_(published, path, "--report", str(report), "--concurrency", "2")
+    assert result.exit_code == 0, result.output
+    assert "2 created, 1 already present, 0 failed" in result.output
+    names = sorted(pp.name for pp in local_aws.standin.region_state(REGION).provisioned.values())
+    assert names == ["studio-user-alice", "studio-user-bob", "studio-user-sandbox"]
+    import json
+
+    assert [r["status"] for r in json.loads(report.read_text())] == [
+        "already present",
+        "created",
+        "created",
+    ]
+    settle(local_aws)
+    again = import_(published, path)
+    assert again.exit_code == 0, again.output
+    assert "0 created, 3 already present, 0 failed" in again.output
