@@ -186,7 +186,9 @@ def import_(
     planned = bulk.plan(rows, present)
     for item in planned:
         click.echo(f"{item.row.person}\t{item.row.persona}\t{item.action}")
-    if dry_run:
+    if dry_run or all(item.action != "create" for item in planned):
+        if not dry_run:
+            click.echo(f"0 created, {len(planned)} already present, 0 failed", err=True)
         return
     try:
         target = provision.find_target(sc, product_name)  # type: ignore[arg-type]
