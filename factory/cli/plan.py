@@ -36,7 +36,7 @@ def prepare(common: Common, **extra: Any) -> tuple[Any, dict[str, str], Options]
         regions = _resolve_regions(common, tuple(environment.regions))
         problem = check_bucket(common.bucket, regions)
         if problem:
-            raise UserError("--bucket", problem.removeprefix("error: --bucket: "))
+            raise UserError("--bucket", problem)
         catalog, digests = load(common.portfolios, common.env, common.templates, regions)
     except PortfolioConfigError as exc:
         raise UserError("", f"invalid portfolio definitions:\n{exc}") from exc
@@ -44,6 +44,7 @@ def prepare(common: Common, **extra: Any) -> tuple[Any, dict[str, str], Options]
         raise UserError(str(getattr(exc, "filename", "") or ""), str(exc.strerror or exc)) from exc
     options = Options(
         regions,
+        describe_error=_describe_error,
         profile=common.profile,
         bucket=common.bucket,
         skip_environment_check=common.skip_environment_check,
@@ -51,6 +52,13 @@ def prepare(common: Common, **extra: Any) -> tuple[Any, dict[str, str], Options]
         **extra,
     )
     return catalog, digests, options
+
+
+def _describe_error(exc: Exception) -> str | None:
+    from factory.cli.errors import aws_error
+
+    known = aws_error(exc)
+    return known.text() if known else None
 
 
 def locate_project(common: Common) -> Common:

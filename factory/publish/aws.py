@@ -172,6 +172,13 @@ def bucket_from_ssm(ssm: BaseClient) -> str:
     return str(response["Parameter"]["Value"])
 
 
+def timestamp(value: Any) -> float:
+    """Seconds of a botocore timestamp (datetime) or a number; 0.0 when absent."""
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    return float(value or 0.0)
+
+
 def tag_dict(tags: list[dict[str, str]] | None) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in tags or []}
 

@@ -92,6 +92,8 @@ class Options:
     skip_quota_check: bool = False
     #: set by Ctrl-C: every region stops between two changes
     stop: threading.Event = field(default_factory=threading.Event)
+    #: the caller's wording of known errors (credentials, endpoints): the CLI's one style
+    describe_error: Callable[[Exception], str | None] | None = None
     #: progress: called with (region, step, steps in the plan) after each applied step
     progress: Callable[[str, Step, int], None] | None = None
 
@@ -121,10 +123,8 @@ def _region(
     except (DuplicateResources, PreconditionFailed, LockHeld) as exc:
         result.error = f"nothing written: {exc}"
     except Exception as exc:  # reported per region; other regions carry on
-        from factory.cli.errors import aws_error  # credentials, endpoints: the one style
-
-        known = aws_error(exc)
-        result.error = known.text() if known else f"{type(exc).__name__}: {exc}"
+        known = options.describe_error(exc) if options.describe_error else None
+        result.error = known or f"{type(exc).__name__}: {exc}"
     return result
 
 
@@ -230,7 +230,7 @@ def check_bucket(bucket: str | None, regions: Sequence[str]) -> str | None:
     bucket; each region's bootstrap stack writes its own bucket to SSM instead."""
     if bucket and len(regions) > 1:
         return (
-            f"error: --bucket: one bucket ({bucket}) for {len(regions)} regions; "
+            f"one bucket ({bucket}) for {len(regions)} regions; "
             "publish one region at a time with --bucket, or omit it to use each region's "
             "bootstrap bucket (SSM /studio-catalog/bootstrap/template-bucket-name)"
         )

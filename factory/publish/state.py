@@ -34,6 +34,7 @@ from factory.publish.aws import (
     pages,
     short_hash,
     tag_dict,
+    timestamp,
     unpaged,
 )
 
@@ -150,7 +151,7 @@ def version_order(artifacts: list[LiveArtifact], digest: str) -> list[LiveArtifa
     current = [a for a in artifacts if a.key == digest]
     others = sorted(
         (a for a in artifacts if a.key != digest),
-        key=lambda a: (_timestamp(a.created), a.id),
+        key=lambda a: (timestamp(a.created), a.id),
         reverse=True,
     )
     return current + others
@@ -158,10 +159,6 @@ def version_order(artifacts: list[LiveArtifact], digest: str) -> list[LiveArtifa
 
 def versions_fingerprint(policy: VersionPolicy, keys: list[str]) -> str:
     return short_hash(policy.keep_active, policy.keep_deprecated, policy.delete_inactive, keys)
-
-
-def _timestamp(value: datetime | float) -> float:
-    return value.timestamp() if isinstance(value, datetime) else float(value)
 
 
 # --- reading --------------------------------------------------------------------------------

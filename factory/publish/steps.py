@@ -32,6 +32,7 @@ from factory.publish.aws import (
     pages,
     tag_list,
     template_key,
+    timestamp,
     version_name,
 )
 from factory.publish.context import (
@@ -520,7 +521,7 @@ def make_room(ctx: Context, product_id: str, product: str) -> str:
     )
     candidates = sorted(
         (a for a in details if not (a.get("Active", True) and a.get("Guidance") != "DEPRECATED")),
-        key=lambda a: (bool(a.get("Active", True)), _created(a.get("CreatedTime"))),
+        key=lambda a: (bool(a.get("Active", True)), timestamp(a.get("CreatedTime"))),
     )
     for artifact in candidates:
         try:
@@ -541,12 +542,6 @@ def make_room(ctx: Context, product_id: str, product: str) -> str:
         "update or terminate the provisioned products on old versions, or raise the "
         "'Provisioning artifacts per product' quota"
     )
-
-
-def _created(value: Any) -> float:
-    if hasattr(value, "timestamp"):
-        return float(value.timestamp())
-    return float(value or 0.0)
 
 
 def wait_available(ctx: Context, product_id: str, artifact_id: str) -> None:

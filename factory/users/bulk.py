@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from factory.publish.aws import error_code
 from factory.users.provision import PERSON, Result, provisioned_name
 
 COLUMNS = ("person", "persona", "email", "team", "cost_center")
@@ -169,7 +170,7 @@ def apply(
         try:
             result = provision_one(row)
         except Exception as exc:  # one person's failure must not stop the others
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+            code = error_code(exc) or type(exc).__name__
             result = Result(row.person, provisioned_name(row.person), "failed", f"{code}: {exc}")
         results[index] = result
         if on_done is not None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.client import BaseClient
 
-from factory.publish.aws import short_hash, unpaged
+from factory.publish.aws import short_hash, timestamp, unpaged
 
 NAME_PREFIX = "studio-user-"
 #: SageMaker UserProfileName: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} (botocore model, UserProfileName);
@@ -100,7 +100,7 @@ def find_target(sc: BaseClient, product_name: str) -> Target:
     ]
     if not artifacts:
         raise UsersError(f"product {product_name!r}: no active version to launch")
-    newest = max(artifacts, key=lambda a: (_timestamp(a.get("CreatedTime")), a["Id"]))
+    newest = max(artifacts, key=lambda a: (timestamp(a.get("CreatedTime")), a["Id"]))
     paths = list(unpaged(sc.list_launch_paths, "LaunchPathSummaries", ProductId=ids[0]))
     if not paths:
         raise UsersError(f"product {product_name!r}: no launch path for these credentials")
@@ -111,10 +111,6 @@ def find_target(sc: BaseClient, product_name: str) -> Target:
         artifact_name=newest.get("Name", ""),
         path_id=paths[0]["Id"],
     )
-
-
-def _timestamp(value: Any) -> float:
-    return float(value.timestamp()) if hasattr(value, "timestamp") else float(value or 0)
 
 
 def existing(sc: BaseClient, name: str) -> dict[str, Any] | None:
