@@ -14,6 +14,7 @@ share S3/IAM contents (but not Service Catalog state, which lives in each stand-
 from __future__ import annotations
 
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -51,6 +52,7 @@ class LocalAWS:
         moto_port: int = 0,
         standin_port: int = 0,
         latency_s: float = 0.0,
+        operation_latency_s: Mapping[str, float] | None = None,
         throttle_rate: float = 0.0,
         seed: int | None = None,
         realistic: bool = False,
@@ -58,12 +60,14 @@ class LocalAWS:
         limits: Limits | None = None,
     ) -> None:
         """``realistic=True`` turns on the stand-in's realistic mode (:meth:`Realism.realistic`);
-        ``realism`` chooses each behaviour explicitly and wins over ``realistic``."""
+        ``realism`` chooses each behaviour explicitly and wins over ``realistic``;
+        ``operation_latency_s`` gives some operations their own latency (others: ``latency_s``)."""
         self.region = region
         self._host = host
         self._moto_port = moto_port
         self.standin = ServiceCatalogBackend(
             latency_s=latency_s,
+            operation_latency_s=operation_latency_s,
             throttle_rate=throttle_rate,
             seed=seed,
             realistic=realistic,

@@ -20,15 +20,17 @@ Layout (like moto's models / responses / exceptions): ``shapes`` (botocore-model
 ``state`` (the backend's data), ``handlers/`` (one mixin per area: portfolios, products and
 versions, constraints, principals, tagoptions, shares, provisioning, console), ``backend``
 (request pipeline, fault injection, statistics), ``server`` (HTTP), ``realism`` and
-``consistency`` (the realistic mode), ``outputs`` (template outputs), ``templates``, ``render``,
-``rules``, ``errors``.
+``consistency`` (the realistic mode), ``outputs`` (template outputs), ``parameters`` (launch
+parameter values against the template), ``templates``, ``render``, ``rules``, ``errors``.
 
 Realistic mode (``ServiceCatalogBackend(realistic=True)`` or ``realism=Realism(...)``, each
 behaviour its own knob, see :class:`Realism`): expiring idempotency tokens that may replay a
 deleted resource, ``CREATING`` before ``AVAILABLE``, ResourceNotFound right after creates and
 associations, per-operation throttling, organization shares only from a management or
 delegated-admin account with Organizations access, shares finishing ``COMPLETED_WITH_ERRORS``,
-product tags propagated to provisioned products, ``DeleteProduct`` with provisioned products left.
+product tags propagated to provisioned products, ``DeleteProduct`` with provisioned products left,
+provisioning requests that run for a while (``IN_PROGRESS`` records, ``UNDER_CHANGE`` products
+that refuse Update and Terminate) and launches that fail after they were accepted.
 Unsigned requests are always refused (``MissingAuthenticationTokenException``, HTTP 403).
 
 Behaviour that is deliberately simplified (do not mistake it for AWS behaviour):
@@ -36,10 +38,22 @@ Behaviour that is deliberately simplified (do not mistake it for AWS behaviour):
 * one caller identity (account ``123456789012``) sees everything; principals are stored and
   validated but never evaluated, so every portfolio a product belongs to is a launch path;
   SigV4 signatures are checked for shape, not verified;
-* provisioning runs no CloudFormation: the ``ProvisionProduct``/``Update``/``Terminate``
-  response shows status ``CREATED`` like AWS, but the stored record is already ``SUCCEEDED``;
-  ``GetProvisionedProductOutputs`` resolves only what the template and parameters determine
-  (see :mod:`.outputs`);
+* provisioning runs no CloudFormation: a ``ProvisionProduct``/``Update``/``Terminate`` request
+  answers ``CREATED`` and ends after ``Realism.provisioning_s`` (0 unless asked for, even in
+  :meth:`Realism.realistic`: the record is already ``SUCCEEDED`` when the response arrives). A
+  launch fails only for a parameter value that breaks the template's constraints (see
+  :mod:`.parameters`) or a name in ``Realism.failing_provisioned_names``; AWS-specific parameter
+  types are not looked up in the account, SSM parameter names are not resolved, and the
+  RecordError codes are the stand-in's choice (undocumented). Unknown and missing parameters
+  are refused synchronously (``InvalidParametersException``) where CloudFormation may fail the
+  launch instead. ``GetProvisionedProductOutputs`` resolves only what the template and
+  parameters determine (see :mod:`.outputs`), and answers for a product ``UNDER_CHANGE`` or in
+  ``ERROR`` as if its stack ran;
+* provisioning takes the worst case where the sources are thin: defaults in use are checked
+  against the constraints like given values, a ``CommaDelimitedList`` element is not
+  space-trimmed, a ``Number`` is a plain decimal (no exponent, no blanks), and a request
+  refused because the product is ``UNDER_CHANGE`` answers ``InvalidParametersException``
+  (Update) or ``InvalidStateException`` (Terminate), codes AWS does not document for this case;
 * organisation-node portfolio shares stay ``IN_PROGRESS`` until ``DescribePortfolioShareStatus``
   has been called ``share_polls_before_complete`` times (default 0: the next poll completes it);
 * the ResourceNotFound window applies to requests naming the new resource, not to list results;

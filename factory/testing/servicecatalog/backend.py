@@ -45,7 +45,8 @@ class ServiceCatalogBackend(
     ``handle(region, operation, params)`` is the single entry point used by the HTTP server; it
     may also be called in-process. One re-entrant lock guards all state, statistics and the
     throttling RNG; the injected latency is slept *outside* the lock so that concurrent callers
-    overlap the way they would against AWS.
+    overlap the way they would against AWS. A throttled request is refused before that latency:
+    throttling is answered at the service's front door, not after the work.
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class ServiceCatalogBackend(
         s3_endpoint_url: str | None = None,
         limits: Limits | None = None,
         latency_s: float = 0.0,
+        operation_latency_s: Mapping[str, float] | None = None,
         throttle_rate: float = 0.0,
         seed: int | None = None,
         require_launch_constraint: bool = True,
@@ -72,6 +74,7 @@ class ServiceCatalogBackend(
         self._rng = random.Random(seed)
         self._seed = seed
         self._latency_s = 0.0
+        self._operation_latency_s: dict[str, float] = {}
         self._throttle_rate = 0.0
         self.require_launch_constraint = require_launch_constraint
         self.share_polls_before_complete = share_polls_before_complete
@@ -80,12 +83,17 @@ class ServiceCatalogBackend(
         self._log: list[RequestRecord] = []
         self._idempotent_replays = 0
         self._handlers: dict[str, Handler] = self._dispatch_table()
-        self.configure(latency_s=latency_s, throttle_rate=throttle_rate)
+        self.configure(
+            latency_s=latency_s,
+            operation_latency_s=operation_latency_s or {},
+            throttle_rate=throttle_rate,
+        )
 
     def configure(
         self,
         *,
         latency_s: float | None = None,
+        operation_latency_s: Mapping[str, float] | None = None,
         throttle_rate: float | None = None,
         seed: int | None = None,
         require_launch_constraint: bool | None = None,
@@ -96,6 +104,11 @@ class ServiceCatalogBackend(
     ) -> dict[str, Any]:
         """Change fault injection / behaviour flags; ``None`` leaves a setting unchanged.
 
+        ``latency_s`` is the latency of every operation: setting it also clears the
+        per-operation latencies unless ``operation_latency_s`` is given in the same call, so
+        ``configure(latency_s=0.0)`` always means "no latency anywhere".
+        ``operation_latency_s`` (``{"ProvisionProduct": 0.2}``) replaces the per-operation
+        latencies; operations it does not name take ``latency_s``.
         ``seed`` re-seeds the throttling RNG so a test gets the same throttled requests on
         every run. ``realism`` replaces the realistic-mode settings (a mapping changes only the
         fields it names); ``artifacts_per_product`` lowers or raises the versions quota
@@ -105,6 +118,8 @@ class ServiceCatalogBackend(
             raise ValueError("artifacts_per_product must be >= 1")
         if latency_s is not None and latency_s < 0:
             raise ValueError("latency_s must be >= 0")
+        if operation_latency_s is not None:
+            _check_operation_latencies(operation_latency_s)
         if throttle_rate is not None and not 0.0 <= throttle_rate <= 1.0:
             raise ValueError("throttle_rate must be between 0 and 1")
         if share_polls_before_complete is not None and share_polls_before_complete < 0:
@@ -112,6 +127,12 @@ class ServiceCatalogBackend(
         with self._lock:
             if latency_s is not None:
                 self._latency_s = float(latency_s)
+            if operation_latency_s is not None:
+                self._operation_latency_s = {
+                    op: float(delay) for op, delay in operation_latency_s.items()
+                }
+            elif latency_s is not None:
+                self._operation_latency_s = {}
             if throttle_rate is not None:
                 self._throttle_rate = float(throttle_rate)
             if seed is not None:
@@ -139,6 +160,7 @@ class ServiceCatalogBackend(
         with self._lock:
             return {
                 "latency_s": self._latency_s,
+                "operation_latency_s": dict(self._operation_latency_s),
                 "throttle_rate": self._throttle_rate,
                 "seed": self._seed,
                 "require_launch_constraint": self.require_launch_constraint,
@@ -199,15 +221,17 @@ class ServiceCatalogBackend(
 
     def handle(self, region: str, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Run one AWS request; raise :class:`ServiceCatalogError` for AWS-style errors."""
-        if self._latency_s:
-            time.sleep(self._latency_s)
         with self._lock:
             throttled = self._throttle_rate > 0 and self._rng.random() < self._throttle_rate
             throttled = throttled or not self._buckets.take(operation, self.realism.rates)
             self._log.append(RequestRecord(region, operation, is_mutating(operation), throttled))
+            latency = self._operation_latency_s.get(operation, self._latency_s)
         if throttled:
-            # The code botocore's standard retry mode treats as throttling (HTTP 400).
+            # Refused at once, before the latency of the work it did not do. The code
+            # botocore's standard retry mode treats as throttling (HTTP 400).
             raise ServiceCatalogError("ThrottlingException", "Rate exceeded")
+        if latency:
+            time.sleep(latency)
         if operation not in service_model().operation_names:
             raise ServiceCatalogError(
                 "UnknownOperationException", f"Operation {operation} is not part of the API."
@@ -223,6 +247,7 @@ class ServiceCatalogBackend(
             )
         with self._lock:
             state = self._regions.setdefault(region, RegionState(region))
+            self._settle_provisioning(state)
             self._check_consistent(state, operation, params)
             response = self._invoke(state, operation, handler, dict(params))
         check_output(operation_model.output_shape, response)
@@ -340,3 +365,14 @@ class ServiceCatalogBackend(
             "DescribeRecord": self._describe_record,
             "ListRecordHistory": self._list_record_history,
         }
+
+
+def _check_operation_latencies(latencies: Mapping[str, float]) -> None:
+    """Per-operation latencies must name operations of the model and be >= 0 (a misspelt
+    operation would otherwise silently keep the default latency)."""
+    names = set(service_model().operation_names)
+    for operation, delay in latencies.items():
+        if operation not in names:
+            raise ValueError(f"operation_latency_s: {operation!r} is not an operation")
+        if delay < 0:
+            raise ValueError(f"operation_latency_s[{operation!r}] must be >= 0")

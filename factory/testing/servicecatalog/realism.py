@@ -60,6 +60,21 @@ class Realism:
     * ``delete_product_in_use``: DeleteProduct succeeds although provisioned products of it
       exist; the API reference forbids only products "shared with you or associated with a
       portfolio" (API reference, DeleteProduct).
+    * ``provisioning_s``: ProvisionProduct, UpdateProvisionedProduct and
+      TerminateProvisionedProduct answer ``Status: CREATED`` at once; DescribeRecord shows
+      ``IN_PROGRESS`` and the provisioned product ``UNDER_CHANGE`` for this long, then
+      ``SUCCEEDED``/``AVAILABLE`` (a terminated product disappears only then). RecordStatus
+      (CREATED, IN_PROGRESS, ..., SUCCEEDED, FAILED) and ProvisionedProductStatus ("UNDER_CHANGE -
+      Transitive state [...] Wait for an AVAILABLE status before performing operations") in
+      botocore's model; the API reference: "You can check the status of this request using
+      DescribeRecord". An Update or Terminate of a product still ``UNDER_CHANGE`` is refused.
+      0 (the default) completes every request at once.
+    * ``failing_provisioned_names``: launches and updates of these ProvisionedProductNames are
+      accepted, then fail like a stack that cannot be created: the record ends ``FAILED`` with
+      ``RecordErrors`` (RecordError shape in botocore's model), the provisioned product ``ERROR``
+      after a launch ("The provisioned product exists but the stack is not running") or
+      ``TAINTED`` after an update ("a request to update to a new version failed and the stack
+      rolled back"), with a ``StatusMessage``; the name stays taken until it is terminated.
     """
 
     token_lifetime_s: float | None = None
@@ -73,11 +88,13 @@ class Realism:
     failing_share_nodes: frozenset[str] = frozenset()
     propagate_product_tags: bool = False
     delete_product_in_use: bool = False
+    provisioning_s: float = 0.0
+    failing_provisioned_names: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.organization_role not in ORGANIZATION_ROLES:
             raise ValueError(f"organization_role must be one of {ORGANIZATION_ROLES}")
-        for name in ("available_after_s", "not_found_window_s"):
+        for name in ("available_after_s", "not_found_window_s", "provisioning_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if self.token_lifetime_s is not None and self.token_lifetime_s < 0:
@@ -88,6 +105,9 @@ class Realism:
         object.__setattr__(self, "failing_share_nodes", frozenset(self.failing_share_nodes))
         object.__setattr__(self, "failing_template_urls", frozenset(self.failing_template_urls))
         object.__setattr__(
+            self, "failing_provisioned_names", frozenset(self.failing_provisioned_names)
+        )
+        object.__setattr__(
             self, "rates", {k: (float(r), float(b)) for k, (r, b) in self.rates.items()}
         )
 
@@ -97,7 +117,9 @@ class Realism:
 
         Organization shares are refused (a standalone account) unless the caller says which
         account it is: ``Realism.realistic(organization_role="management",
-        organizations_access=True)``.
+        organizations_access=True)``. Provisioning stays immediate (``provisioning_s`` 0) until
+        the suites built on this preset wait for their records: ask for it with
+        ``Realism.realistic(provisioning_s=0.3)``.
         """
         values: dict[str, Any] = {
             "token_lifetime_s": 300.0,
@@ -127,6 +149,7 @@ class Realism:
         values = dataclasses.asdict(self)
         values["failing_share_nodes"] = sorted(self.failing_share_nodes)
         values["failing_template_urls"] = sorted(self.failing_template_urls)
+        values["failing_provisioned_names"] = sorted(self.failing_provisioned_names)
         values["rates"] = {op: list(rate) for op, rate in self.rates.items()}
         return values
 
@@ -140,7 +163,7 @@ class Realism:
         converted = dict(values)
         if "rates" in converted:
             converted["rates"] = {op: tuple(rate) for op, rate in converted["rates"].items()}
-        for name in ("failing_share_nodes", "failing_template_urls"):
+        for name in ("failing_share_nodes", "failing_template_urls", "failing_provisioned_names"):
             if name in converted:
                 converted[name] = frozenset(converted[name])
         return cls(**converted)

@@ -131,6 +131,20 @@ class TagOption:
     resources: dict[str, None] = field(default_factory=dict)  # ordered set of resource ids
 
 
+#: An update's previous (artifact id, path id, parameters, tags, status), restored when it fails.
+Rollback = tuple[str, str, dict[str, str], dict[str, str], str]
+
+
+@dataclass
+class PendingChange:
+    """A provisioning request still running (realistic mode: ``Realism.provisioning_s``)."""
+
+    record_id: str
+    done_at: float  # clock time at which the request ends
+    error: dict[str, str] | None = None  # the RecordError it ends with, None: it succeeds
+    rollback: Rollback | None = None
+
+
 @dataclass
 class ProvisionedProduct:
     id: str
@@ -148,6 +162,9 @@ class ProvisionedProduct:
     parameters: dict[str, str]
     last_record_id: str = ""
     status: str = "AVAILABLE"
+    status_message: str | None = None
+    last_successful_record_id: str | None = None
+    pending: PendingChange | None = None
 
 
 @dataclass
@@ -165,6 +182,8 @@ class Record:
     tags: dict[str, str]
     outputs: list[dict[str, str]]
     status: str = "SUCCEEDED"
+    errors: list[dict[str, str]] = field(default_factory=list)
+    updated: float | None = None
 
 
 @dataclass

@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import _duplicate, _invalid, _not_found
+from ..errors import ServiceCatalogError, _duplicate, _invalid, _not_found
+from ..parameters import effective_values, first_violation
 from ..render import (
     _compact,
     _grouped_tag_options,
@@ -22,11 +23,13 @@ from ..rules import _PP_NAME
 from ..state import (
     ACCOUNT_ID,
     Artifact,
+    PendingChange,
     Portfolio,
     Product,
     ProvisionedProduct,
     Record,
     RegionState,
+    Rollback,
     _new_id,
     _now,
 )
@@ -122,9 +125,13 @@ class ProvisioningHandlers(HandlerBase):
                 )
         return None
 
-    def _check_parameters(self, artifact: Artifact, values: dict[str, str]) -> None:
-        """Reject unknown and missing parameters when the artifact's template is available."""
-        template = self._load_template(artifact)
+    def _check_parameters(
+        self, template: Mapping[str, Any] | None, values: Mapping[str, str]
+    ) -> None:
+        """Refuse unknown and missing parameters when the version's template is available.
+
+        Synchronous, as the stand-in has always done it; the values themselves are checked when
+        the launch runs (:meth:`_launch_error`)."""
         if template is None:
             return
         declared = template.get("Parameters") or {}
@@ -139,10 +146,41 @@ class ProvisioningHandlers(HandlerBase):
         if missing:
             raise _invalid(f"Parameters {missing} must have values.")
 
-    def _new_record(
-        self, st: RegionState, pp: ProvisionedProduct, record_type: str
+    def _launch_error(
+        self, template: Mapping[str, Any] | None, values: Mapping[str, str], name: str, verb: str
+    ) -> dict[str, str] | None:
+        """The RecordError a launch or update ends with, or None when it succeeds.
+
+        A value that breaks the template's constraints fails the launch after the request was
+        accepted (see :mod:`..parameters`; Code ``ValidationError`` is the code CloudFormation
+        answers for it), and so does every launch named in ``Realism.failing_provisioned_names``,
+        with CloudFormation's stack status reason. RecordError's Code is documented only as "The
+        numeric value of the error" (botocore's model): these codes are the stand-in's choice.
+        """
+        message = first_violation(template, values) if template is not None else None
+        if message is not None:
+            return {"Code": "ValidationError", "Description": message}
+        if name in self.realism.failing_provisioned_names:
+            resource = next(iter((template or {}).get("Resources") or {}), "Stack")
+            return {
+                "Code": f"{verb.upper()}_FAILED",
+                "Description": f"The following resource(s) failed to {verb}: [{resource}].",
+            }
+        return None
+
+    def _start_change(
+        self,
+        st: RegionState,
+        pp: ProvisionedProduct,
+        record_type: str,
+        error: dict[str, str] | None = None,
+        rollback: Rollback | None = None,
     ) -> dict[str, Any]:
-        """Store a SUCCEEDED record and return it with the immediate (``CREATED``) response."""
+        """Store the request's record and return it with the immediate (``CREATED``) response.
+
+        The request runs for ``Realism.provisioning_s``: meanwhile the record is ``IN_PROGRESS``
+        and the provisioned product ``UNDER_CHANGE``; :meth:`_settle_provisioning` ends it
+        (0 s: it ends before the response is sent)."""
         outputs = [{"OutputKey": "CloudformationStackARN", "OutputValue": pp.stack_arn}]
         record = Record(
             id=_new_id("rec-"),
@@ -157,12 +195,77 @@ class ProvisioningHandlers(HandlerBase):
             launch_role_arn=pp.launch_role_arn,
             tags=dict(pp.tags),
             outputs=outputs if pp.type == "CFN_STACK" else [],
+            status="IN_PROGRESS",
         )
         st.records[record.id] = record
         pp.last_record_id = record.id
+        pp.status, pp.status_message = "UNDER_CHANGE", None
+        done_at = self.clock() + self.realism.provisioning_s
+        pp.pending = PendingChange(record.id, done_at, error, rollback)
         immediate = _record_detail(record)
         immediate["Status"] = "CREATED"
+        if not self.realism.provisioning_s:
+            self._finish_change(st, pp)
         return {"RecordDetail": immediate}
+
+    def _settle_provisioning(self, st: RegionState) -> None:
+        """End every request whose time has come. The backend calls it before handling each
+        request, so statuses follow the clock without threads."""
+        now = self.clock()
+        for pp in list(st.provisioned.values()):
+            if pp.pending is not None and now >= pp.pending.done_at:
+                self._finish_change(st, pp)
+
+    def _finish_change(self, st: RegionState, pp: ProvisionedProduct) -> None:
+        """The request's outcome: SUCCEEDED (AVAILABLE, or gone after a terminate), or FAILED
+        with ERROR after a launch and TAINTED after an update, which rolls back
+        (ProvisionedProductStatus in botocore's model)."""
+        change, pp.pending = pp.pending, None
+        if change is None:
+            return
+        record = st.records[change.record_id]
+        record.updated = _now()
+        if record.record_type == "TERMINATE_PROVISIONED_PRODUCT":
+            record.status = "SUCCEEDED"
+            del st.provisioned[pp.id]
+        elif change.error is None:
+            record.status, pp.status = "SUCCEEDED", "AVAILABLE"
+            pp.last_successful_record_id = record.id
+        else:
+            record.status, record.errors = "FAILED", [dict(change.error)]
+            pp.status, pp.status_message = "ERROR", change.error["Description"]
+            if change.rollback is not None:
+                self._roll_back(pp, change.rollback)
+
+    def _roll_back(self, pp: ProvisionedProduct, rollback: Rollback) -> None:
+        """A failed update leaves the product as it was: "a request to update to a new version
+        failed and the stack rolled back to the current version" is TAINTED; a product that was
+        in ERROR (no stack running) stays ERROR."""
+        artifact_id, path_id, parameters, tags, status = rollback
+        pp.artifact_id, pp.path_id = artifact_id, path_id
+        pp.parameters, pp.tags = parameters, tags
+        pp.status = "ERROR" if status == "ERROR" else "TAINTED"
+
+    def _check_idle(self, pp: ProvisionedProduct, operation: str) -> None:
+        """Refuse to change a provisioned product while a request on it is still running.
+
+        "UNDER_CHANGE - Transitive state. Operations performed might not have valid results.
+        Wait for an AVAILABLE status before performing operations" (ProvisionedProductStatus in
+        botocore's model); a Terminate of a product stuck UNDER_CHANGE is refused
+        (aws-samples/service-catalog-engine-for-terraform-os#70). The error code is not
+        documented: UpdateProvisionedProduct answers InvalidParametersException, the only error
+        besides ResourceNotFound in its botocore error list; TerminateProvisionedProduct lists
+        only ResourceNotFoundException, which would tell the caller the product is gone, so it
+        answers InvalidStateException, the model's error for "a resource that is in a state that
+        is not valid" (listed for UpdateProvisionedProductProperties and
+        ExecuteProvisionedProductServiceAction, which act on the same resource).
+        """
+        if pp.pending is None:
+            return
+        message = f"Provisioned product {pp.id} is UNDER_CHANGE; wait until it is AVAILABLE."
+        if operation == "TerminateProvisionedProduct":
+            raise ServiceCatalogError("InvalidStateException", message)
+        raise _invalid(message)
 
     def _provision_product(self, st: RegionState, p: Params) -> dict[str, Any]:
         product = self._visible_product(st, st.product_by(p.get("ProductId"), p.get("ProductName")))
@@ -181,10 +284,10 @@ class ProvisioningHandlers(HandlerBase):
             raise _invalid(f"Invalid provisioned product name {name!r}.")
         if any(pp.name == name for pp in st.provisioned.values()):
             raise _duplicate(f"A provisioned product named {name} already exists.")
-        values = {
-            item["Key"]: item.get("Value", "") for item in p.get("ProvisioningParameters", [])
-        }
-        self._check_parameters(artifact, values)
+        given = {item["Key"]: item.get("Value", "") for item in p.get("ProvisioningParameters", [])}
+        template = self._load_template(artifact)
+        self._check_parameters(template, given)
+        values = effective_values(template, given) if template is not None else given
         pp_id = _new_id("pp-")
         pp = ProvisionedProduct(
             id=pp_id,
@@ -202,7 +305,8 @@ class ProvisioningHandlers(HandlerBase):
             parameters=values,
         )
         st.provisioned[pp.id] = pp
-        return self._new_record(st, pp, "PROVISION_PRODUCT")
+        error = self._launch_error(template, values, name, "create")
+        return self._start_change(st, pp, "PROVISION_PRODUCT", error)
 
     def _provisioned_product_detail(self, pp: ProvisionedProduct) -> dict[str, Any]:
         return {**_provisioned_common(pp), **_compact(LaunchRoleArn=pp.launch_role_arn)}
@@ -253,6 +357,7 @@ class ProvisioningHandlers(HandlerBase):
 
     def _update_provisioned_product(self, st: RegionState, p: Params) -> dict[str, Any]:
         pp = st.provisioned_by(p.get("ProvisionedProductId"), p.get("ProvisionedProductName"))
+        self._check_idle(pp, "UpdateProvisionedProduct")
         product = st.product(pp.product_id)
         if p.get("ProductId", product.id) != product.id or (
             p.get("ProductName", product.name) != product.name
@@ -262,14 +367,42 @@ class ProvisioningHandlers(HandlerBase):
         path_id = pp.path_id
         if "PathId" in p or "PathName" in p:
             path_id, _ = self._resolve_path(st, product, p)
-        values = dict(pp.parameters)
-        for item in p.get("ProvisioningParameters", []):
-            if not item.get("UsePreviousValue"):
-                values[item["Key"]] = item.get("Value", "")
-        self._check_parameters(artifact, values)
+        template = self._load_template(artifact)
+        values = self._update_values(template, pp.parameters, p.get("ProvisioningParameters", []))
         tags = self._launch_tags(product, p["Tags"]) if "Tags" in p else pp.tags
+        rollback = (pp.artifact_id, pp.path_id, pp.parameters, pp.tags, pp.status)
         pp.artifact_id, pp.path_id, pp.parameters, pp.tags = artifact.id, path_id, values, tags
-        return self._new_record(st, pp, "UPDATE_PROVISIONED_PRODUCT")
+        error = self._launch_error(template, values, pp.name, "update")
+        return self._start_change(st, pp, "UPDATE_PROVISIONED_PRODUCT", error, rollback)
+
+    def _update_values(
+        self,
+        template: Mapping[str, Any] | None,
+        previous: Mapping[str, str],
+        items: Sequence[Mapping[str, Any]],
+    ) -> dict[str, str]:
+        """The values an update runs with.
+
+        ``UsePreviousValue``: "If set to true, Value is ignored and the previous parameter value
+        is kept" (API reference, UpdateProvisioningParameter). A parameter the request leaves
+        out is not kept: it takes the new version's default, or is missing, as in a
+        CloudFormation stack update without UsePreviousValue ("the field defaults to no
+        parameters AWS-side", boto/boto3#3769). Without the template (no S3 endpoint configured)
+        the previous values are kept.
+        """
+        given: dict[str, str] = {}
+        for item in items:
+            key = item["Key"]
+            if not item.get("UsePreviousValue"):
+                given[key] = item.get("Value", "")
+            elif key in previous:
+                given[key] = previous[key]
+            else:
+                raise _invalid(f"Parameter {key} has no previous value to use.")
+        if template is None:
+            return {**previous, **given}
+        self._check_parameters(template, given)
+        return effective_values(template, given)
 
     def _update_target_artifact(
         self, product: Product, pp: ProvisionedProduct, p: Params
@@ -305,10 +438,10 @@ class ProvisioningHandlers(HandlerBase):
         return {**inherited, **self._merged_tags({}, requested, [])}
 
     def _terminate_provisioned_product(self, st: RegionState, p: Params) -> dict[str, Any]:
+        """The product stays (``UNDER_CHANGE``) until the request ends, then disappears."""
         pp = st.provisioned_by(p.get("ProvisionedProductId"), p.get("ProvisionedProductName"))
-        response = self._new_record(st, pp, "TERMINATE_PROVISIONED_PRODUCT")
-        del st.provisioned[pp.id]
-        return response
+        self._check_idle(pp, "TerminateProvisionedProduct")
+        return self._start_change(st, pp, "TERMINATE_PROVISIONED_PRODUCT")
 
     def _describe_record(self, st: RegionState, p: Params) -> dict[str, Any]:
         record = st.records.get(p["Id"])
