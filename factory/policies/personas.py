@@ -255,7 +255,10 @@ def _bucket_read(sid: str, *names: str) -> Statement:
 
 
 def cloud_admin_statements() -> list[Statement]:
-    """Service Catalog end user, and nothing of SageMaker: not even read."""
+    """Service Catalog end user, and nothing of SageMaker: not even read. Plus the reads
+    `studio-factory users` makes besides Service Catalog: the identity store (its own
+    account's store, every group, user and membership in it: the command picks the group at
+    run time) and the SageMaker quotas (Service Quotas accepts only "*" for these reads)."""
     product = "arn:${AWS::Partition}:catalog:${AWS::Region}:${AWS::AccountId}:product/*"
     return [
         Statement(
@@ -300,6 +303,45 @@ def cloud_admin_statements() -> list[Statement]:
             Effect=Allow,
             Action=actions("ssm", "GetParameter", "GetParameters", "GetParametersByPath"),
             Resource=[arns.regional("ssm", "parameter" + naming.SSM_ROOT + "/*")],
+        ),
+        *_identity_center_and_quota_reads(),
+    ]
+
+
+#: `studio-factory users sync --identity-center-group`: the group's id, its members, each
+#: member's user name (IAM Identity Center identity store, read only).
+IDENTITY_STORE_READS = ("GetGroupId", "ListGroupMemberships", "DescribeUser")
+#: `studio-factory users import`: the SageMaker user-profile quota (applied, else default).
+QUOTA_READS = ("ListServiceQuotas", "ListAWSDefaultServiceQuotas")
+
+
+def _identity_center_and_quota_reads() -> list[Statement]:
+    """Resources as narrow as the Service Authorization Reference's resource types allow:
+    the identity store's ARN carries its account (this one); group, user and membership ARNs
+    carry no account or store. Service Quotas' list actions take no resource type, so they
+    land in a ``HasNoResourceScope`` statement (if the SAR ever gives them the ``quota``
+    type, only SageMaker's quotas fit)."""
+    identity = "arn:${AWS::Partition}:identitystore::"
+    quota = "arn:${AWS::Partition}:servicequotas:${AWS::Region}:${AWS::AccountId}:sagemaker/*"
+    return [
+        *_scoped_pair(
+            "identitystore",
+            IDENTITY_STORE_READS,
+            [
+                identity + "${AWS::AccountId}:identitystore/*",
+                identity + ":group/*",
+                identity + ":user/*",
+                identity + ":membership/*",
+            ],
+            "ReadIdentityCenterGroupMembers",
+            "ReadIdentityCenterGroupMembersHasNoResourceScope",
+        ),
+        *_scoped_pair(
+            "servicequotas",
+            QUOTA_READS,
+            [quota],
+            "ReadSageMakerQuotas",
+            "ReadServiceQuotasHasNoResourceScope",
         ),
     ]
 

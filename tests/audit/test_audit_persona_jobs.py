@@ -17,9 +17,12 @@ from factory.audit.derived import AuditInputs, Failure, persona_jobs, proof_modu
 from factory.audit.derived.base import BOOTSTRAP
 from factory.audit.derived.persona_jobs import (
     CLOUD_ADMIN_ROLE,
+    GROUP_ID,
+    IDENTITY_STORE_ID,
     PORTFOLIO_ID,
     PRODUCT_ID,
     PUBLISHER_ROLE,
+    USER_ID,
     Operation,
     Persona,
     Requirement,
@@ -30,6 +33,7 @@ from factory.audit.derived.persona_jobs import (
     requirements,
     resources_for,
 )
+from factory.audit.evaluator import Request, evaluate, resolve_principals
 from factory.audit.patterns import as_list, wildcard_match
 from factory.cfn_yaml import load_template
 from factory.naming import TEMPLATE_BUCKET_SSM_PARAMETER
@@ -38,6 +42,19 @@ ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 CATALOG = f"arn:aws:catalog:us-east-1:{ACCOUNT}"
 LAUNCH_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/StudioCatalogLaunchRole"
+IDENTITY_STORE = f"arn:aws:identitystore::{ACCOUNT}:identitystore/{IDENTITY_STORE_ID}"
+GROUP = f"arn:aws:identitystore:::group/{GROUP_ID}"
+USER = f"arn:aws:identitystore:::user/{USER_ID}"
+MEMBERSHIPS = "arn:aws:identitystore:::membership/*"
+OTHER_IDENTITY_STORE = "arn:aws:identitystore::210987654321:identitystore/d-9876543210"
+#: What `studio-factory users` calls besides Service Catalog (cloud_admin_operations.json).
+USERS_EXTRA_OPERATIONS = {
+    ("identitystore", "GetGroupId"),
+    ("identitystore", "ListGroupMemberships"),
+    ("identitystore", "DescribeUser"),
+    ("service-quotas", "ListServiceQuotas"),
+    ("service-quotas", "ListAWSDefaultServiceQuotas"),
+}
 
 
 def load(path: str) -> dict[str, Any]:
@@ -78,6 +95,19 @@ def remove_action(template: dict[str, Any], role: str, action: str) -> dict[str,
             if not wildcard_match(str(a), action, ignore_case=True)
         ]
         statement["Action"] = kept or ["servicecatalog:DescribeCopyProductStatus"]
+    return weakened
+
+
+def remove_statement(template: dict[str, Any], role: str, sid: str) -> dict[str, Any]:
+    """A deep copy without the role's statement ``sid`` (which must exist)."""
+    weakened = copy.deepcopy(template)
+    found = False
+    for policy in weakened["Resources"][role]["Properties"].get("Policies", []):
+        document = policy["PolicyDocument"]
+        kept = [s for s in as_list(document.get("Statement")) if s.get("Sid") != sid]
+        found = found or len(kept) < len(as_list(document.get("Statement")))
+        document["Statement"] = kept
+    assert found, f"{role} has no statement {sid}"
     return weakened
 
 
@@ -128,6 +158,11 @@ def test_every_recorded_operation_maps_to_iam_requests(committed: dict[str, Any]
             assert resources_for(requirement, account), (op, requirement)
 
 
+def test_users_operations_beyond_service_catalog_are_listed() -> None:
+    listed = {(op.service, op.operation) for op in cloud_admin_operations()}
+    assert listed >= USERS_EXTRA_OPERATIONS
+
+
 def test_cloud_admin_entries_cite_a_source_and_need_no_sagemaker() -> None:
     operations = cloud_admin_operations()
     assert {"ProvisionProduct", "UpdateProvisionedProduct", "TerminateProvisionedProduct"} <= {
@@ -151,6 +186,11 @@ def test_cloud_admin_entries_cite_a_source_and_need_no_sagemaker() -> None:
         (PUBLISHER_ROLE, "ssm:GetParameter", None),
         (CLOUD_ADMIN_ROLE, "servicecatalog:ProvisionProduct", f"{CATALOG}:product/{PRODUCT_ID}"),
         (CLOUD_ADMIN_ROLE, "servicecatalog:DescribeRecord", "*"),
+        (CLOUD_ADMIN_ROLE, "identitystore:GetGroupId", GROUP),
+        (CLOUD_ADMIN_ROLE, "identitystore:ListGroupMemberships", MEMBERSHIPS),
+        (CLOUD_ADMIN_ROLE, "identitystore:DescribeUser", USER),
+        (CLOUD_ADMIN_ROLE, "servicequotas:ListServiceQuotas", "*"),
+        (CLOUD_ADMIN_ROLE, "servicequotas:ListAWSDefaultServiceQuotas", "*"),
     ],
 )
 def test_removing_a_permission_fails_naming_it(
@@ -160,6 +200,94 @@ def test_removing_a_permission_fails_naming_it(
     assert failure.template == BOOTSTRAP
     assert "no allow" in failure.reason
     assert failure.source  # names the operation and where it comes from
+
+
+def test_removing_the_identity_store_statement_fails_naming_each_operation(
+    committed: dict[str, Any],
+) -> None:
+    """Without ReadIdentityCenterGroupMembers, `users sync --identity-center-group` cannot run:
+    every identity-store action fails on every resource type it accepts, and each failure
+    names the operation and the command it comes from."""
+    failures = failures_of(
+        remove_statement(committed, CLOUD_ADMIN_ROLE, "ReadIdentityCenterGroupMembers")
+    )
+    expected = {
+        ("identitystore:GetGroupId", GROUP),
+        ("identitystore:GetGroupId", IDENTITY_STORE),
+        ("identitystore:ListGroupMemberships", MEMBERSHIPS),
+        ("identitystore:ListGroupMemberships", GROUP),
+        ("identitystore:ListGroupMemberships", IDENTITY_STORE),
+        ("identitystore:DescribeUser", IDENTITY_STORE),
+        ("identitystore:DescribeUser", USER),
+    }
+    assert {(f.action, f.arn) for f in failures} == expected
+    for failure in failures:
+        assert failure.resource == CLOUD_ADMIN_ROLE and "no allow" in failure.reason
+        operation = failure.action.split(":", 1)[1]
+        assert f"identitystore:{operation}" in failure.source
+        assert "users sync --identity-center-group" in failure.source
+
+
+def test_removing_the_quota_statement_fails_naming_each_operation(
+    committed: dict[str, Any],
+) -> None:
+    failures = failures_of(
+        remove_statement(committed, CLOUD_ADMIN_ROLE, "ReadServiceQuotasHasNoResourceScope")
+    )
+    assert {(f.action, f.arn) for f in failures} == {
+        ("servicequotas:ListServiceQuotas", "*"),
+        ("servicequotas:ListAWSDefaultServiceQuotas", "*"),
+    }
+    assert all("service-quotas:" in f.source and "users import" in f.source for f in failures)
+
+
+def test_identity_store_of_another_account_does_not_count(committed: dict[str, Any]) -> None:
+    """The store's ARN carries its account: an Allow for another account's store fails."""
+    other = "arn:aws:identitystore::210987654321:identitystore/*"
+    weakened = add_statement(
+        remove_statement(committed, CLOUD_ADMIN_ROLE, "ReadIdentityCenterGroupMembers"),
+        CLOUD_ADMIN_ROLE,
+        {
+            "Effect": "Allow",
+            "Action": ["identitystore:DescribeUser"],
+            "Resource": [other, "arn:aws:identitystore:::user/*"],
+        },
+    )
+    failure = named(failures_of(weakened), CLOUD_ADMIN_ROLE, "identitystore:DescribeUser")
+    assert failure.arn == IDENTITY_STORE and other in failure.reason
+
+
+def test_star_only_quota_read_scoped_to_arns_is_reported(committed: dict[str, Any]) -> None:
+    action = "servicequotas:ListServiceQuotas"
+    quota = f"arn:aws:servicequotas:us-east-1:{ACCOUNT}:sagemaker/*"
+    weakened = add_statement(
+        remove_action(committed, CLOUD_ADMIN_ROLE, action),
+        CLOUD_ADMIN_ROLE,
+        {"Effect": "Allow", "Action": [action], "Resource": [quota]},
+    )
+    failure = named(failures_of(weakened), CLOUD_ADMIN_ROLE, action, "*")
+    assert 'accepts only Resource "*"' in failure.reason
+
+
+@pytest.mark.parametrize(
+    ("action", "arn"),
+    [
+        ("identitystore:CreateGroupMembership", IDENTITY_STORE),
+        ("identitystore:DeleteUser", USER),
+        ("identitystore:ListUsers", OTHER_IDENTITY_STORE),
+        ("servicequotas:RequestServiceQuotaIncrease", "*"),
+        ("kms:Decrypt", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{'0' * 8}"),
+        ("sagemaker:ListUserProfiles", "*"),
+    ],
+)
+def test_cloud_admin_reads_identities_and_quotas_and_nothing_more(
+    committed: dict[str, Any], action: str, arn: str
+) -> None:
+    """Nothing more: no identity-store writes, no other account's store, no quota requests,
+    no KMS, no SageMaker (the users commands check the quota through Service Quotas)."""
+    policies = resolve_principals(committed)[CLOUD_ADMIN_ROLE]
+    decision = evaluate(policies, Request(policies.principal_arn, action, arn))
+    assert not decision.allowed, decision.reason
 
 
 def test_removed_s3_put_names_the_template_bucket_object(committed: dict[str, Any]) -> None:
@@ -310,6 +438,84 @@ def test_resources_follow_the_sar(committed: dict[str, Any]) -> None:
         f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{TEMPLATE_BUCKET_SSM_PARAMETER}"
     ]
     assert arns("iam:PassRole") == [LAUNCH_ROLE_ARN]
+
+
+def test_identity_store_resources_follow_the_sar(committed: dict[str, Any]) -> None:
+    """Every identitystore resource type the SAR lists for the three reads, with sample ids."""
+    account = account_of(committed)
+
+    def arns(action: str) -> list[str]:
+        return resources_for(Requirement(action, "t"), account)
+
+    assert arns("identitystore:GetGroupId") == [GROUP, IDENTITY_STORE]
+    assert arns("identitystore:ListGroupMemberships") == [MEMBERSHIPS, GROUP, IDENTITY_STORE]
+    assert arns("identitystore:DescribeUser") == [IDENTITY_STORE, USER]
+    assert arns("servicequotas:ListServiceQuotas") == ["*"]
+    assert arns("servicequotas:ListAWSDefaultServiceQuotas") == ["*"]
+
+
+# --- dependent actions a call does not need -------------------------------------------------
+
+
+def _entry(operation: str, **extra: Any) -> dict[str, Any]:
+    return {"service": "identitystore", "operation": operation, "source": "test", **extra}
+
+
+def test_listed_dependents_are_skipped_with_their_reason() -> None:
+    (op,) = cloud_admin_operations(
+        {
+            "operations": [
+                _entry(
+                    "DescribeUser",
+                    dependent_actions_not_needed={"actions": ["kms:Decrypt"], "reason": "why"},
+                )
+            ]
+        }
+    )
+    assert op.dependents_not_needed == {"kms:Decrypt": "why"}
+    assert list(actions_of(op)) == ["identitystore:DescribeUser"]
+
+
+def test_an_unlisted_dependent_is_required(committed: dict[str, Any]) -> None:
+    """Without the data file's exclusion the SAR's kms:Decrypt is a requirement (and the
+    CloudAdminRole does not hold it): the exclusion, not an accident, keeps it out."""
+    (op,) = cloud_admin_operations({"operations": [_entry("DescribeUser")]})
+    assert "kms:Decrypt" in actions_of(op)
+    _, failures = check_personas(committed, [Persona(CLOUD_ADMIN_ROLE, "sync", (op,))])
+    failure = named(failures, CLOUD_ADMIN_ROLE, "kms:Decrypt")
+    assert "dependent action of identitystore:DescribeUser" in failure.source
+
+
+def test_a_stale_dependent_exclusion_fails(committed: dict[str, Any]) -> None:
+    stale = {"actions": ["kms:Decrypt", "iam:GetAccountSummary"], "reason": "why"}
+    (op,) = cloud_admin_operations(
+        {"operations": [_entry("DescribeUser", dependent_actions_not_needed=stale)]}
+    )
+    _, failures = check_personas(committed, [Persona(CLOUD_ADMIN_ROLE, "sync", (op,))])
+    failure = named(failures, CLOUD_ADMIN_ROLE, "identitystore:DescribeUser", "-")
+    assert "iam:GetAccountSummary" in failure.reason and "kms:Decrypt" not in failure.reason
+
+
+def test_a_dependent_exclusion_needs_a_reason() -> None:
+    entry = _entry("DescribeUser", dependent_actions_not_needed={"actions": ["kms:Decrypt"]})
+    with pytest.raises(ValueError, match="without a reason"):
+        cloud_admin_operations({"operations": [entry]})
+
+
+def test_committed_dependent_exclusions_are_sar_dependents() -> None:
+    """Each exclusion in the data file names a real SAR dependent (else requirements() fails)
+    and gives a reason; the quota lookups skip only other services' limits APIs."""
+    excluded = {op.label: op for op in cloud_admin_operations() if op.dependents_not_needed}
+    assert set(excluded) == {
+        "identitystore:GetGroupId",
+        "identitystore:ListGroupMemberships",
+        "identitystore:DescribeUser",
+        "service-quotas:ListServiceQuotas",
+    }
+    for op in excluded.values():
+        requirements(op)  # raises MappingError on a stale exclusion
+        assert all(reason.strip() for reason in op.dependents_not_needed.values())
+        assert not any(a.startswith("sagemaker:") for a in op.dependents_not_needed)
 
 
 # --- a small synthetic bootstrap ------------------------------------------------------------

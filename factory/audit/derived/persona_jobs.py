@@ -11,7 +11,12 @@ Where the operations come from (data files in ``factory/audit/data/``):
   new AWS call in the publisher without a permission fails the audit.
 * ``cloud_admin_operations.json``: the console and CLI jobs of a cloud admin, each entry with
   its source (the AWS managed policy ``AWSServiceCatalogEndUserFullAccess`` intersected with
-  what our products need, and the operations ``studio-factory users`` calls).
+  what our products need, and the operations ``studio-factory users`` calls: Service Catalog
+  end-user calls, IAM Identity Center identity-store reads for ``users sync
+  --identity-center-group`` and Service Quotas reads before a bulk import).
+  ``tests/audit/test_users_operations.py`` scans ``factory/users/`` and ``factory/cli/users*.py``
+  (AST) and fails when the code calls an AWS operation the file does not list, or a SageMaker
+  one.
 
 How an operation becomes IAM requests:
 
@@ -19,11 +24,14 @@ How an operation becomes IAM requests:
   signing name, verified against the Service Authorization Reference (SAR); for S3 a table from
   the S3 API Reference (:data:`S3_ACTIONS`);
 * plus what AWS documents the call needs besides (``_EXTRA``) and the SAR's
-  dependent actions;
+  dependent actions, except those a data-file entry names under
+  ``dependent_actions_not_needed`` with its reason (each must be a SAR dependent of the
+  operation, else the entry is stale and fails);
 * each action is requested on an ARN of every SAR resource type it accepts (a portfolio
   ``port-...``, a product ``prod-...``, the bootstrap's template bucket and SSM parameter, the
-  launch role), or on ``*`` when it accepts none. An Allow scoped to ARNs for an action that
-  accepts only ``*`` never matches, and this proof reports it.
+  launch role, an identity store ``d-...`` of the bootstrap's account and a group, user and
+  membership of it), or on ``*`` when it accepts none. An Allow scoped to ARNs for an action
+  that accepts only ``*`` never matches, and this proof reports it.
 """
 
 from __future__ import annotations
@@ -95,6 +103,12 @@ SERVICE_CATALOG_PRINCIPAL = "servicecatalog.amazonaws.com"
 PORTFOLIO_ID = "port-abcdefghijklm"
 PRODUCT_ID = "prod-abcdefghijklm"
 TEMPLATE_OBJECT = "studio-domain/" + "0" * 64 + ".yaml"
+#: IAM Identity Center identity store (botocore model identitystore: IdentityStoreId
+#: ``d-[0-9a-f]{10}``, ResourceId ``([0-9a-f]{10}-|)<UUID>`` for users, groups and memberships).
+IDENTITY_STORE_ID = "d-0123456789"
+GROUP_ID = "0123456789-a1b2c3d4-0000-4000-8000-00000000000a"
+USER_ID = "0123456789-a1b2c3d4-0000-4000-8000-00000000000b"
+MEMBERSHIP_ID = "0123456789-a1b2c3d4-0000-4000-8000-00000000000c"
 #: The objects an S3 operation of the publisher's names when it is not a template: the
 #: publisher deletes only its per-region publish lock (factory/publish/lock.py).
 S3_OBJECT_FOR = {"DeleteObject": PUBLISH_LOCK_PREFIX + "publish-us-east-1.json"}
@@ -113,6 +127,8 @@ class Operation:
     operation: str  # CreateProduct
     source: str
     context: Mapping[str, str] = field(default_factory=dict)
+    #: SAR dependent actions this call does not need -> why (data file, with its reason)
+    dependents_not_needed: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -139,9 +155,25 @@ def publisher_operations(data: Sequence[Mapping[str, str]] | None = None) -> tup
 def cloud_admin_operations(data: Mapping[str, Any] | None = None) -> tuple[Operation, ...]:
     document = _read(CLOUD_ADMIN_FILE) if data is None else data
     return tuple(
-        Operation(e["service"], e["operation"], e["source"], e.get("context", {}))
+        Operation(
+            e["service"],
+            e["operation"],
+            e["source"],
+            e.get("context", {}),
+            _not_needed(e.get("dependent_actions_not_needed")),
+        )
         for e in document["operations"]
     )
+
+
+def _not_needed(entry: Mapping[str, Any] | None) -> dict[str, str]:
+    """``{"actions": [...], "reason": "..."}`` -> action -> reason (a reason is required)."""
+    if not entry:
+        return {}
+    reason = str(entry.get("reason", "")).strip()
+    if not reason:
+        raise ValueError(f"dependent_actions_not_needed without a reason: {entry}")
+    return {str(action): reason for action in entry["actions"]}
 
 
 def personas() -> tuple[Persona, ...]:
@@ -149,7 +181,7 @@ def personas() -> tuple[Persona, ...]:
         Persona(PUBLISHER_ROLE, "publish the catalog", publisher_operations()),
         Persona(
             CLOUD_ADMIN_ROLE,
-            "launch, update, terminate and watch products",
+            "launch, update, terminate and watch products (studio-factory users included)",
             cloud_admin_operations(),
             # README and FIELD-NOTES "The people": the cloud admin holds no sagemaker:*.
             forbidden_prefixes=("sagemaker",),
@@ -188,6 +220,10 @@ def account_of(bootstrap: Mapping[str, Any]) -> Account:
             "ObjectName": TEMPLATE_OBJECT,
             "ParameterNameWithoutLeadingSlash": TEMPLATE_BUCKET_SSM_PARAMETER.lstrip("/"),
             "RoleNameWithPath": launch_role_arn.split(":role/", 1)[1],
+            "IdentityStoreId": IDENTITY_STORE_ID,
+            "GroupId": GROUP_ID,
+            "UserId": USER_ID,
+            "MembershipId": MEMBERSHIP_ID,
         }
     )
 
@@ -297,14 +333,24 @@ def requirements(op: Operation) -> list[Requirement]:
             Requirement(r.action, f"{op.label} needs it ({r.source})", r.context, r.resource_types)
             for r in extra(op)
         ]
+    dependents: set[str] = set()
     for requirement in list(found):
         for dependent in sar.dependent_actions(requirement.action):
+            dependents.add(dependent)
+            if dependent in op.dependents_not_needed:
+                continue
             source = f"dependent action of {requirement.action} ({sar.SOURCE}), for {op.label}"
             found.append(
                 Requirement(
                     dependent, source, requirement.context, object_key=requirement.object_key
                 )
             )
+    stale = sorted(set(op.dependents_not_needed) - dependents)
+    if stale:
+        raise MappingError(
+            f"{op.label}: dependent_actions_not_needed names {', '.join(stale)}, which the SAR "
+            f"does not list as dependent actions of it ({sar.SOURCE}): remove them"
+        )
     return found
 
 
