@@ -53,7 +53,9 @@ FIELD_PARAMETERS: dict[str, str] = {
 }
 
 #: Parameters that belong to the person or the domain, never to a persona.
-PERSON_PARAMETERS = frozenset({"UserProfileName", "SsoUserName"})
+PERSON_PARAMETERS = frozenset({"UserProfileName", "SsoUserName", "Persona"})
+#: The product parameter that records which persona a launch used (`users list` shows it).
+PERSONA_PARAMETER = "Persona"
 
 IDLE_PARAMETER = "IdleTimeoutMinutes"
 
@@ -82,7 +84,10 @@ def idle_timeout_parameter() -> tuple[str, Mapping[str, Any]]:
     The user-profile product's own parameter when it has one; otherwise the domain
     product's (the shared `ui.idle_parameters`), whose bounds apply to everyone in the
     domain. In that case the timeout is validated but not part of the user-profile
-    ProvisioningParameters (see :func:`provisioning_parameters`).
+    ProvisioningParameters (see :func:`provisioning_parameters`): CloudFormation's
+    `AWS::SageMaker::UserProfile` schema (bundled in cfn-lint) has no `AppLifecycleManagement`
+    under `JupyterLabAppSettings`/`CodeEditorAppSettings`, so a profile cannot set its own
+    timeout through CloudFormation (cfn-lint E3002); the domain's applies.
     """
     if IDLE_PARAMETER in user_profile_parameters():
         return "studio-user-profile", user_profile_parameters()[IDLE_PARAMETER]
@@ -360,4 +365,6 @@ def provisioning_parameters(
         if parameter in specs and value is not None:
             values[parameter] = _text(value)
     values.update((name, _text(value)) for name, value in persona.parameters.items())
+    if PERSONA_PARAMETER in specs:
+        values[PERSONA_PARAMETER] = persona.name
     return [{"Key": key, "Value": value} for key, value in values.items()]

@@ -72,6 +72,8 @@ G_UI = "Studio experience for this person"
 G_NET = "Network and private space"
 
 ROLE_MODES = ["Team", "PerPerson"]
+#: A persona name (factory.portfolio.models.SLUG_PATTERN), or empty.
+PERSONA_PATTERN = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?)?$"
 
 
 def _person(pt: ProductTemplate) -> None:
@@ -101,6 +103,18 @@ def _person(pt: ProductTemplate) -> None:
         Description="Only for SSO domains: the person's Identity Center user name. Empty "
         "uses the user ID above. Assign the person to the domain's Studio application in IAM "
         "Identity Center BEFORE launching: CloudFormation does not (see README, SSO).",
+    )
+    pt.parameter(
+        G_PERSON,
+        "Persona",
+        "Persona (set by studio-factory users)",
+        Type="String",
+        Default="",
+        MaxLength=64,
+        AllowedPattern=PERSONA_PATTERN,
+        ConstraintDescription="A persona name of portfolios/personas.yaml, or empty.",
+        Description="Informational: the persona whose settings this launch uses, shown by "
+        "`studio-factory users list`. Empty when launched by hand.",
     )
 
 
@@ -487,6 +501,7 @@ def _outputs(pt: ProductTemplate) -> None:
     for name, description, value in (
         ("UserProfileArn", "User profile ARN", GetAtt("UserProfile", "UserProfileArn")),
         ("UserProfileName", "User profile name", Ref("UserProfileName")),
+        ("Persona", "Persona of the launch (studio-factory users)", Ref("Persona")),
         ("ExecutionRoleArn", "Execution role the person's apps run as", role_arn()),
         ("OpenStudio", "How the person opens Studio", how),
     ):

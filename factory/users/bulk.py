@@ -14,17 +14,24 @@ import csv
 import difflib
 import io
 import re
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from factory.publish.aws import error_code
-from factory.users.provision import PERSON, Result, provisioned_name
+from factory.portfolio.personas import Persona, provisioning_parameters
+from factory.users.provision import PERSON, provisioned_name
+from factory.users.steps import Launch
 
 COLUMNS = ("person", "persona", "email", "team", "cost_center")
-OPTIONAL = ("allow_generic",)
+OPTIONAL = ("allow_generic", "sso_user")
+#: Tag a launch carries when the row gives an email: who to ask about a profile's cost
+#: (seed: per-person audit and cost attribution). Set at launch only: updates send no tags.
+EMAIL_TAG = "studio-factory:email"
+#: A plausible address (not RFC 5322): one @, no spaces, a dot in the domain.
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: IAM Identity Center UserName as the product's SsoUserName parameter accepts it.
+SSO_USER = re.compile(r"^[\w+=,.@-]{1,128}$")
 #: Names that are not one person: shared, role-like or placeholder accounts. A row may keep
 #: one only with `allow_generic` set to `yes` (an explicit, reviewed exception).
 GENERIC = re.compile(
@@ -44,10 +51,12 @@ class Row:
     team: str = ""
     cost_center: str = ""
     allow_generic: bool = False
+    sso_user: str = ""
 
     @property
     def tags(self) -> dict[str, str]:
-        return {k: v for k, v in (("Team", self.team), ("CostCenter", self.cost_center)) if v}
+        pairs = (("Team", self.team), ("CostCenter", self.cost_center), (EMAIL_TAG, self.email))
+        return {k: v for k, v in pairs if v}
 
 
 class ImportProblems(ValueError):
@@ -98,6 +107,7 @@ def read_rows(path: Path) -> list[Row]:
                 team=values.get("team", ""),
                 cost_center=values.get("cost_center", ""),
                 allow_generic=values.get("allow_generic", "").lower() == "yes",
+                sso_user=values.get("sso_user", ""),
             )
         )
     return rows
@@ -109,13 +119,8 @@ def validate(path: Path, rows: list[Row], personas: Mapping[str, Any]) -> None:
     first: dict[str, int] = {}
     for row in rows:
         where = f"{path}:{row.line}"
-        if not PERSON.fullmatch(row.person):
-            problems.append(
-                f"{where}: person {row.person!r}: not a valid SageMaker user profile name; "
-                "allowed: letters, digits and hyphens, starting with a letter or digit, at "
-                "most 63 characters"
-            )
-        key = row.person.lower()
+        problems += row_problems(where, row, personas)
+        key = row.person.lower()  # SageMaker: "This value is not case sensitive"
         if key in first:
             problems.append(
                 f"{where}: person {row.person!r}: listed twice (first on line {first[key]}); "
@@ -123,20 +128,48 @@ def validate(path: Path, rows: list[Row], personas: Mapping[str, Any]) -> None:
             )
         else:
             first[key] = row.line
-        if GENERIC.fullmatch(row.person) and not row.allow_generic:
-            problems.append(
-                f"{where}: person {row.person!r}: a generic or shared name; one person, one "
-                "profile (name the person, or set allow_generic to yes on this row)"
-            )
-        if row.persona not in personas:
-            close = difflib.get_close_matches(row.persona, list(personas), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(
-                f"{where}: persona {row.persona!r}: unknown{hint}; allowed: "
-                f"{', '.join(sorted(personas))}"
-            )
     if problems:
         raise ImportProblems(problems)
+
+
+def validate_row(where: str, row: Row, personas: Mapping[str, Any]) -> None:
+    problems = row_problems(where, row, personas)
+    if problems:
+        raise ImportProblems(problems)
+
+
+def row_problems(where: str, row: Row, personas: Mapping[str, Any]) -> list[str]:
+    """What is wrong with one person's values (SageMaker's name rule, one person one
+    profile, the email and SSO user formats, a known persona)."""
+    problems = []
+    where = f"{where}: " if where else ""
+    if not PERSON.fullmatch(row.person):
+        problems.append(
+            f"{where}person {row.person!r}: not a valid SageMaker user profile name; "
+            "allowed: letters, digits and hyphens, starting with a letter or digit, at "
+            "most 63 characters"
+        )
+    if GENERIC.fullmatch(row.person) and not row.allow_generic:
+        problems.append(
+            f"{where}person {row.person!r}: a generic or shared name; one person, one "
+            "profile (name the person, or set allow_generic to yes on this row)"
+        )
+    if row.email and not EMAIL.fullmatch(row.email):
+        problems.append(
+            f"{where}email {row.email!r}: not an email address; allowed: name@domain, or empty"
+        )
+    if row.sso_user and not SSO_USER.fullmatch(row.sso_user):
+        problems.append(
+            f"{where}sso_user {row.sso_user!r}: not an IAM Identity Center user name; "
+            "allowed: 1-128 letters, digits and + = , . @ _ -"
+        )
+    if row.persona not in personas:
+        close = difflib.get_close_matches(row.persona, list(personas), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problems.append(
+            f"{where}persona {row.persona!r}: unknown{hint}; allowed: {', '.join(sorted(personas))}"
+        )
+    return problems
 
 
 @dataclass(frozen=True)
@@ -152,32 +185,14 @@ def plan(rows: list[Row], present: set[str]) -> list[Planned]:
     ]
 
 
-def apply(
-    planned: list[Planned],
-    provision_one: Callable[[Row], Result],
-    *,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    on_done: Callable[[Result], None] | None = None,
-) -> list[Result]:
-    """Provision every `create` with at most `concurrency` in flight; a failure is recorded
-    and the others go on (botocore's standard retry mode retries throttling)."""
-    results: dict[int, Result] = {}
-    for index, item in enumerate(planned):
-        if item.action != "create":
-            results[index] = Result(item.row.person, provisioned_name(item.row.person), item.action)
-
-    def run(index: int, row: Row) -> None:
-        try:
-            result = provision_one(row)
-        except Exception as exc:  # one person's failure must not stop the others
-            code = error_code(exc) or type(exc).__name__
-            result = Result(row.person, provisioned_name(row.person), "failed", f"{code}: {exc}")
-        results[index] = result
-        if on_done is not None:
-            on_done(result)
-
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for index, item in enumerate(planned):
-            if item.action == "create":
-                pool.submit(run, index, item.row)
-    return [results[i] for i in range(len(planned))]
+def launch_step(row: Row, persona: Persona, extra_tags: Mapping[str, str] | None = None) -> Launch:
+    """The launch of one row: the persona's parameters, the person's identity, the tags."""
+    parameters = provisioning_parameters(persona, row.person)
+    if row.sso_user:
+        parameters.append({"Key": "SsoUserName", "Value": row.sso_user})
+    return Launch(
+        person=row.person,
+        persona=row.persona,
+        parameters=tuple((p["Key"], p["Value"]) for p in parameters),
+        tags=tuple(sorted({**row.tags, **(extra_tags or {})}.items())),
+    )

@@ -1,27 +1,33 @@
-"""Provision one person's user profile through Service Catalog, as a cloud admin would in the
-console: find the product, its newest active version and a launch path, then ProvisionProduct.
+"""One person's user profile through Service Catalog, as a cloud admin does it in the console:
+find the product, its newest active version and a launch path, then launch, update or
+terminate the provisioned product.
 
 Only end-user Service Catalog operations are used (AWSServiceCatalogEndUserFullAccess, the
 cloud admin's managed policy): SearchProducts, DescribeProduct, ListLaunchPaths,
-SearchProvisionedProducts, ProvisionProduct, DescribeRecord, GetProvisionedProductOutputs.
+SearchProvisionedProducts, ProvisionProduct, UpdateProvisionedProduct,
+TerminateProvisionedProduct, DescribeRecord, GetProvisionedProductOutputs. No SageMaker call:
+the launch role does that work (factory/audit/derived/persona_jobs.py proves the
+CloudAdminRole suffices).
 
 * One person, one provisioned product named `studio-user-<person>` (seed: one person = one
   user profile). Adding someone who already has one reports it and changes nothing.
-* The ProvisionToken is derived from the person, product and version: a retry or a re-run
-  after a crash replays the first call (API reference, ProvisionProduct) instead of
-  provisioning twice; the name check comes first anyway.
+* Every change carries a token derived from what it does (person, product, version,
+  parameters): a retry or a re-run after a crash replays the first call (API reference,
+  ProvisionProduct `ProvisionToken`, UpdateProvisionedProduct `UpdateToken`,
+  TerminateProvisionedProduct `TerminateToken`) instead of doing it twice.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.client import BaseClient
 
-from factory.publish.aws import short_hash, timestamp, unpaged
+from factory.publish.aws import error_code, short_hash, timestamp, unpaged
 
 NAME_PREFIX = "studio-user-"
 #: SageMaker UserProfileName: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} (botocore model, UserProfileName);
@@ -32,6 +38,10 @@ WAIT_TIMEOUT_S = 1800.0
 #: DescribeRecord RecordDetail.Status (botocore model, RecordStatus): IN_PROGRESS, CREATED,
 #: IN_PROGRESS_IN_ERROR, SUCCEEDED, FAILED.
 DONE = ("SUCCEEDED", "FAILED")
+#: Parameters that identify the person: an update keeps them (`UsePreviousValue`); changing
+#: UserProfileName would replace the profile (create-only in the CloudFormation schema).
+KEPT_ON_UPDATE = ("UserProfileName", "SsoUserName")
+PERSONA_OUTPUT = "Persona"
 
 
 class UsersError(RuntimeError):
@@ -51,15 +61,23 @@ class Target:
 
 @dataclass
 class Result:
+    """What happened to one person. status: created | launched | already present | updated |
+    up to date | removed | absent | failed | in progress | not attempted | planned."""
+
     person: str
     name: str
-    status: str  # created | already present | failed | planned
+    status: str
     detail: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
+    record_id: str = ""
 
 
 def provisioned_name(person: str) -> str:
     return f"{NAME_PREFIX}{person}"
+
+
+def person_of(name: str) -> str:
+    return name.removeprefix(NAME_PREFIX)
 
 
 def check_person(person: str) -> None:
@@ -68,6 +86,9 @@ def check_person(person: str) -> None:
             f"person {person!r}: not a valid SageMaker user profile name; allowed: letters, "
             "digits and hyphens, starting with a letter or digit, at most 63 characters"
         )
+
+
+# --- the product ------------------------------------------------------------------------------
 
 
 def find_target(sc: BaseClient, product_name: str) -> Target:
@@ -113,6 +134,9 @@ def find_target(sc: BaseClient, product_name: str) -> Target:
     )
 
 
+# --- reading ----------------------------------------------------------------------------------
+
+
 def existing(sc: BaseClient, name: str) -> dict[str, Any] | None:
     """The live provisioned product of that name (any admin's: Account level), if any."""
     for item in unpaged(
@@ -127,57 +151,8 @@ def existing(sc: BaseClient, name: str) -> dict[str, Any] | None:
     return None
 
 
-def add(
-    sc: BaseClient,
-    target: Target,
-    person: str,
-    parameters: list[dict[str, str]],
-    tags: dict[str, str],
-    *,
-    wait: bool = True,
-    check_existing: bool = True,
-) -> Result:
-    """`check_existing=False` when the caller listed every profile just before (bulk import):
-    the deterministic ProvisionToken still turns a repeated launch into a replay."""
-    name = provisioned_name(person)
-    found = existing(sc, name) if check_existing else None
-    if found is not None:
-        return Result(person, name, "already present", f"status {found.get('Status')}")
-    token = short_hash("user", person, target.product_id, target.artifact_id)
-    record = sc.provision_product(
-        ProductId=target.product_id,
-        ProvisioningArtifactId=target.artifact_id,
-        PathId=target.path_id,
-        ProvisionedProductName=name,
-        ProvisioningParameters=parameters,
-        Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
-        ProvisionToken=token,
-    )["RecordDetail"]
-    if not wait:
-        return Result(person, name, "created", f"record {record['RecordId']} in progress")
-    status = wait_for(sc, record["RecordId"])
-    if status["Status"] != "SUCCEEDED":
-        errors = "; ".join(e.get("Description", "") for e in status.get("RecordErrors", []))
-        return Result(person, name, "failed", errors or status["Status"])
-    outputs = {
-        o["OutputKey"]: o.get("OutputValue", "")
-        for o in sc.get_provisioned_product_outputs(ProvisionedProductName=name).get("Outputs", [])
-    }
-    return Result(person, name, "created", "", outputs)
-
-
-def wait_for(sc: BaseClient, record_id: str) -> dict[str, Any]:
-    deadline, delay = time.monotonic() + WAIT_TIMEOUT_S, 0.2
-    while True:
-        detail = sc.describe_record(Id=record_id)["RecordDetail"]
-        if detail["Status"] in DONE or time.monotonic() > deadline:
-            return dict(detail)
-        time.sleep(delay)
-        delay = min(delay * 2, 10.0)
-
-
 def listing(sc: BaseClient) -> list[dict[str, Any]]:
-    """Every provisioned user profile of the account (`studio-user-*`)."""
+    """Every provisioned user profile of the account (`studio-user-*`), 100 per request."""
     return [
         dict(item)
         for item in unpaged(
@@ -189,3 +164,87 @@ def listing(sc: BaseClient) -> list[dict[str, Any]]:
         )
         if str(item.get("Name", "")).startswith(NAME_PREFIX)
     ]
+
+
+def outputs(sc: BaseClient, name: str) -> dict[str, str]:
+    response = sc.get_provisioned_product_outputs(ProvisionedProductName=name)
+    return {o["OutputKey"]: o.get("OutputValue", "") for o in response.get("Outputs", [])}
+
+
+def persona_of(sc: BaseClient, name: str) -> str:
+    """The persona a launch recorded (the product's `Persona` output); "" when launched by
+    hand, by an older version without that output, or not readable yet."""
+    try:
+        return outputs(sc, name).get(PERSONA_OUTPUT, "")
+    except Exception as exc:
+        if error_code(exc) in ("ResourceNotFoundException", "InvalidParametersException"):
+            return ""
+        raise
+
+
+# --- changing ---------------------------------------------------------------------------------
+
+
+def launch(
+    sc: BaseClient,
+    target: Target,
+    person: str,
+    parameters: list[dict[str, str]],
+    tags: Mapping[str, str],
+) -> str:
+    """ProvisionProduct; returns the record id. A name already taken answers
+    DuplicateResourceException (botocore model, ProvisionProduct errors)."""
+    token = short_hash("user", person, target.product_id, target.artifact_id)
+    record = sc.provision_product(
+        ProductId=target.product_id,
+        ProvisioningArtifactId=target.artifact_id,
+        PathId=target.path_id,
+        ProvisionedProductName=provisioned_name(person),
+        ProvisioningParameters=parameters,
+        Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+        ProvisionToken=token,
+    )["RecordDetail"]
+    return str(record["RecordId"])
+
+
+def update(sc: BaseClient, target: Target, pp_id: str, parameters: list[dict[str, str]]) -> str:
+    """UpdateProvisionedProduct to the target version with the persona's parameters; the
+    person's identity parameters keep their values. Tags are not sent: a tag change reaches
+    the UserProfile, where it has forced a replacement (FIELD-NOTES, roadmap#2094)."""
+    values = [p for p in parameters if p["Key"] not in KEPT_ON_UPDATE]
+    values += [{"Key": key, "UsePreviousValue": True} for key in KEPT_ON_UPDATE]  # type: ignore[dict-item]
+    token = short_hash("update", pp_id, target.artifact_id, values)
+    record = sc.update_provisioned_product(
+        ProvisionedProductId=pp_id,
+        ProductId=target.product_id,
+        ProvisioningArtifactId=target.artifact_id,
+        PathId=target.path_id,
+        ProvisioningParameters=values,
+        UpdateToken=token,
+    )["RecordDetail"]
+    return str(record["RecordId"])
+
+
+def terminate(sc: BaseClient, pp_id: str) -> str:
+    """TerminateProvisionedProduct. The profile's drain custom resource (bootstrap stack)
+    deletes its apps and spaces first: a profile with apps cannot be deleted (FIELD-NOTES)."""
+    record = sc.terminate_provisioned_product(
+        ProvisionedProductId=pp_id, TerminateToken=short_hash("terminate", pp_id)
+    )["RecordDetail"]
+    return str(record["RecordId"])
+
+
+def wait_for(sc: BaseClient, record_id: str, timeout_s: float = WAIT_TIMEOUT_S) -> dict[str, Any]:
+    """DescribeRecord until SUCCEEDED or FAILED (or the timeout: the last detail)."""
+    deadline, delay = time.monotonic() + timeout_s, 0.2
+    while True:
+        detail = sc.describe_record(Id=record_id)["RecordDetail"]
+        if detail["Status"] in DONE or time.monotonic() > deadline:
+            return dict(detail)
+        time.sleep(delay)
+        delay = min(delay * 2, 10.0)
+
+
+def record_errors(detail: Mapping[str, Any]) -> str:
+    errors = "; ".join(e.get("Description", "") for e in detail.get("RecordErrors", []))
+    return errors or str(detail.get("Status", ""))

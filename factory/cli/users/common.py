@@ -1,0 +1,312 @@
+"""What the `users` commands share: options, clients, personas, Ctrl-C, progress, reports."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from factory.cli.console import console, is_terminal
+from factory.cli.errors import EXIT_INTERRUPTED, UserError
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+    from factory.portfolio.personas import Persona
+    from factory.users.provision import Result
+
+USER_PROFILE_PRODUCT = "studio-user-profile"
+F = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Where:
+    """The options every `users` command takes."""
+
+    env: str
+    region: str | None
+    profile: str | None
+    portfolios: Path
+    templates: Path
+    output: str
+
+
+def where_options(function: F) -> F:
+    """Decorate a command with the shared options; it receives them as `where: Where`."""
+    options = [
+        click.option(
+            "--env", required=True, help="Environment (portfolios/environments/<env>.yaml)."
+        ),
+        click.option("--region", default=None, help="Region (default: the profile's region)."),
+        click.option("--profile", default=None, help="AWS profile: the cloud admin's role."),
+        click.option(
+            "--portfolios",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("portfolios"),
+            show_default=True,
+        ),
+        click.option(
+            "--templates",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("templates"),
+            show_default=True,
+        ),
+        click.option(
+            "--output",
+            type=click.Choice(["table", "json"]),
+            default="table",
+            show_default=True,
+            help="json: one object per person on stdout (README, Users).",
+        ),
+    ]
+
+    @functools.wraps(function)
+    def wrapper(**kwargs: Any) -> Any:
+        where = Where(**{name: kwargs.pop(name) for name in Where.__dataclass_fields__})
+        return function(where=where, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+# --- AWS --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clients:
+    """`sc` retries as the publisher does (reads); `sc_once` makes one attempt per call, for
+    changes the runner retries itself (factory.users.runner)."""
+
+    region: str
+    sc: BaseClient
+    sc_once: BaseClient
+    profile: str | None
+
+    def client(self, service: str, region: str | None = None) -> BaseClient:
+        import boto3
+
+        from factory.publish.aws import RETRY_CONFIG, _botocore_session
+
+        session = boto3.Session(
+            botocore_session=_botocore_session(self.profile), region_name=region or self.region
+        )
+        return session.client(service, config=RETRY_CONFIG)  # type: ignore[no-any-return]
+
+
+def clients(where: Where) -> Clients:
+    import boto3
+
+    from factory.publish.aws import RETRY_CONFIG, _botocore_session, without_quota_retries
+    from factory.users.runner import ONE_ATTEMPT
+
+    session = boto3.Session(botocore_session=_botocore_session(where.profile))
+    region = where.region or session.region_name
+    if not region:
+        raise UserError("--region", "no region given", "pass --region or set AWS_REGION")
+    regional = boto3.Session(botocore_session=_botocore_session(where.profile), region_name=region)
+    return Clients(
+        region=region,
+        sc=without_quota_retries(regional.client("servicecatalog", config=RETRY_CONFIG)),
+        sc_once=regional.client("servicecatalog", config=ONE_ATTEMPT),
+        profile=where.profile,
+    )
+
+
+# --- the catalog ------------------------------------------------------------------------------
+
+
+def personas(where: Where) -> Mapping[str, Persona]:
+    from factory.portfolio import PortfolioConfigError
+    from factory.portfolio.personas import load_personas
+
+    try:
+        return load_personas(where.portfolios / "personas.yaml")
+    except PortfolioConfigError as exc:
+        raise UserError("", f"invalid personas:\n{exc}") from exc
+
+
+def persona(known: Mapping[str, Persona], name: str, flag: str = "--persona") -> Persona:
+    if name not in known:
+        close = difflib.get_close_matches(name, list(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UserError(
+            f"{flag} {name}", f"unknown persona{hint}", f"allowed: {', '.join(sorted(known))}"
+        )
+    return known[name]
+
+
+def product_name(where: Where) -> str:
+    """The user-profile product's display name in this environment's catalog."""
+    from factory.portfolio import PortfolioConfigError, load_catalog
+
+    try:
+        catalog = load_catalog(where.portfolios, where.env, where.templates)
+    except PortfolioConfigError as exc:
+        raise UserError("", f"invalid portfolio definitions:\n{exc}") from exc
+    product = catalog.products.get(USER_PROFILE_PRODUCT)
+    if product is None:
+        raise UserError(
+            str(where.portfolios), f"no product {USER_PROFILE_PRODUCT!r}", "add it to a portfolio"
+        )
+    return product.display_name
+
+
+def target(sc: BaseClient, where: Where) -> Any:
+    from factory.users import provision
+
+    try:
+        return provision.find_target(sc, product_name(where))
+    except provision.UsersError as exc:
+        raise UserError("users", str(exc)) from exc
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def stop_on_interrupt(stop: threading.Event, what: str) -> Iterator[None]:
+    """First Ctrl-C: set `stop` (no new change starts; those in flight finish). Second: exit
+    at once; a re-run converges (deterministic names and tokens)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread (tests)
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if not stop.is_set():
+            stop.set()
+            click.echo(f"\nstopping: {what} (Ctrl-C again to stop now)", err=True)
+            return
+        click.echo("\nstopped; re-run the same command to finish", err=True)
+        os._exit(EXIT_INTERRUPTED)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class Progress:
+    """A rich progress bar on stderr when it is a terminal; otherwise silent."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Progress:
+        if is_terminal(stderr=True):
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console(stderr=True),
+            )
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc_info)
+
+    def task(self, name: str, total: int) -> Callable[[object], None]:
+        """A callback advancing the bar `name` by one."""
+        if self._bar is None or total == 0:
+            return lambda _: None
+        task_id = self._bar.add_task(name, total=total)
+        lock = threading.Lock()
+
+        def advance(_: object) -> None:
+            with lock:
+                self._bar.update(task_id, advance=1)
+
+        return advance
+
+
+# --- output -----------------------------------------------------------------------------------
+
+STATUS_ORDER = (
+    "created",
+    "updated",
+    "removed",
+    "already present",
+    "up to date",
+    "absent",
+    "launched",
+    "in progress",
+    "not attempted",
+    "failed",
+)
+
+
+def counts(results: list[Result]) -> dict[str, int]:
+    found = {status: sum(r.status == status for r in results) for status in STATUS_ORDER}
+    return {status: n for status, n in found.items() if n}
+
+
+def summary(results: list[Result]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in counts(results).items()) or "nothing to do"
+
+
+def echo_results(results: list[Result], output: str, *, all_rows: bool = True) -> None:
+    """json: the results on stdout; table: failures (and with `all_rows` every person) on
+    stderr-side lines, then the summary."""
+    if output == "json":
+        click.echo(json.dumps([asdict(r) for r in results], indent=2, default=str))
+    else:
+        for result in results:
+            if all_rows or result.status in ("failed", "in progress", "not attempted"):
+                detail = f"  {result.detail}" if result.detail else ""
+                click.echo(f"{result.person}\t{result.status}{detail}")
+    for result in results:
+        if result.status == "failed":
+            click.echo(f"error: {result.person}: {result.detail}", err=True)
+    click.echo(summary(results), err=True)
+
+
+def write_report(path: Path, results: list[Result], extra: Mapping[str, Any]) -> None:
+    """The machine-readable report, written atomically (a crash never leaves half a file)."""
+    document = {**extra, "counts": counts(results), "people": [asdict(r) for r in results]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2, default=str)
+            handle.write("\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def confirm(question: str, yes: bool, refuse: str) -> None:
+    """Ask on a terminal; without one, `--yes` is required (`refuse` says so)."""
+    if yes:
+        return
+    if not (sys.stdin.isatty() and is_terminal()):
+        raise UserError("--yes", refuse, "pass --yes to confirm")
+    if not click.confirm(question, default=False, err=True):
+        raise UserError("", "not confirmed", "nothing changed")
