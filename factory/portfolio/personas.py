@@ -73,9 +73,17 @@ def user_profile_parameters() -> Mapping[str, Mapping[str, Any]]:
 
 @cache
 def _domain_parameters() -> Mapping[str, Mapping[str, Any]]:
-    from factory.products import domain
+    """The domain product's idle parameters, from the same function that declares them there
+    (`ui.idle_parameters`). Not `domain.generate()`: that derives the launch role's
+    permissions from cfn-lint's registry schemas and the SAR (~1 s, ~140 MB), which every
+    `users` command would pay for four parameter specs."""
+    from factory.options import IdleOptions
+    from factory.products import ui
+    from factory.template import ProductTemplate
 
-    return domain.generate().to_dict()["Parameters"]
+    pt = ProductTemplate("idle parameters")
+    ui.idle_parameters(pt, "Idle", IdleOptions())
+    return pt.template.to_dict()["Parameters"]
 
 
 def idle_timeout_parameter() -> tuple[str, Mapping[str, Any]]:

@@ -63,6 +63,8 @@ class Member:
     user_name: str
     display_name: str
     email: str
+    #: DescribeUser UserStatus (botocore model: ENABLED | DISABLED; absent on older stores).
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,7 @@ def _describe(client: BaseClient, identity_store_id: str, user_id: str) -> Membe
         user_name=str(user.get("UserName", "")),
         display_name=str(user.get("DisplayName", "")),
         email=_email(user),
+        enabled=user.get("UserStatus", "ENABLED") != "DISABLED",
     )
 
 
@@ -221,12 +224,14 @@ def contested(members: Iterable[Member]) -> set[str]:
 
 def desired_people(members: Iterable[Member]) -> tuple[list[Person], list[str]]:
     """The people to provision, sorted, and the problems (one string each: what, and what is
-    allowed): a name that is not a valid profile name, several users on one person (one
-    person, one profile: none of them is provisioned)."""
+    allowed). Disabled users are left out. Problems: a name that is not a valid profile
+    name, several users on one person (one person, one profile: none is provisioned)."""
     members = list(members)
     claims: dict[str, list[Member]] = defaultdict(list)
     problems: list[str] = []
     for member in members:
+        if not member.enabled:
+            continue  # a disabled user cannot sign in: not desired (a sync prunes them)
         person = person_for(member.user_name)
         if PERSON.fullmatch(person):
             claims[person].append(member)

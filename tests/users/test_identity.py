@@ -301,3 +301,15 @@ def test_nothing_to_do_is_not_pending() -> None:
     present = {"studio-user-alice": {SOURCE_TAG: SOURCE}, "studio-user-erin": {}}
     plan = plan_sync([person("alice")], present, SOURCE, prune=True)
     assert (plan.create, plan.remove, plan.pending) == ([], [], False)
+
+
+def test_disabled_users_are_not_desired() -> None:
+    from factory.users.identity import Member, desired_people
+
+    members = [
+        Member("u-1", "alice@corp.test", "Alice", "alice@corp.test"),
+        Member("u-2", "bob@corp.test", "Bob", "bob@corp.test", enabled=False),
+    ]
+    people, problems = desired_people(members)
+    assert [p.person for p in people] == ["alice"]
+    assert problems == []
