@@ -180,3 +180,45 @@ def test_a_launch_refused_for_one_person_does_not_stop_the_others(
     assert len(names(local_aws)) == 2
     failed = [p for p in json.loads(report.read_text())["people"] if p["status"] == "failed"]
     assert [p["person"] for p in failed] == ["person-001"]
+
+
+def test_a_name_the_cli_let_through_is_stopped_by_the_template(
+    local_aws: LocalAWS, published: Path, monkeypatch: Any
+) -> None:
+    """With the CLI's own name checks switched off, the user-profile template's AllowedPattern
+    (enforced by local AWS as CloudFormation does) still fails the launch: the product is safe
+    to launch from the console, where no CLI checks anything."""
+    import re
+
+    from factory.portfolio import personas
+    from factory.users import bulk
+
+    monkeypatch.setattr(bulk, "PERSON", re.compile(r".+"))
+    monkeypatch.setattr(personas, "value_problem", lambda *args: None)
+    path = write_csv(published, "person,persona\nbob_smith,data-engineer\nbob,data-engineer\n")
+    result = import_(published, path)
+    assert result.exit_code == 1, result.output
+    assert "error: bob_smith: " in result.output
+    assert "UserProfileName" in result.output
+    assert "1 created, 1 failed" in result.output
+    states = {pp.name: pp.status for pp in provisioned(local_aws)}
+    assert states["studio-user-bob"] == "AVAILABLE"
+
+
+def test_a_launch_that_fails_in_cloudformation_is_reported_with_its_message(
+    local_aws: LocalAWS, published: Path
+) -> None:
+    from tests.users.conftest import USERS_REALISM
+
+    local_aws.standin.configure(
+        realism=USERS_REALISM.replace(
+            failing_provisioned_names=frozenset({"studio-user-person-002"})
+        )
+    )
+    report = published / "report.json"
+    result = import_(published, people_csv(published, 4), "--report", str(report))
+    assert result.exit_code == 1, result.output
+    assert "3 created, 1 failed" in result.output
+    (failed,) = [p for p in json.loads(report.read_text())["people"] if p["status"] == "failed"]
+    assert failed["person"] == "person-002"
+    assert failed["detail"]  # the stack's status message, not an empty reason
