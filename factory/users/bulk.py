@@ -175,14 +175,25 @@ def row_problems(where: str, row: Row, personas: Mapping[str, Any]) -> list[str]
 @dataclass(frozen=True)
 class Planned:
     row: Row
-    action: str  # create | already present
+    action: str  # create | already present | broken
+    detail: str = ""
 
 
-def plan(rows: list[Row], present: set[str]) -> list[Planned]:
-    return [
-        Planned(row, "already present" if provisioned_name(row.person) in present else "create")
-        for row in rows
-    ]
+def plan(rows: list[Row], present: Mapping[str, Mapping[str, Any]]) -> list[Planned]:
+    """`present`: the listing by name. A product in ERROR (its launch failed) keeps its name
+    until terminated (Service Catalog User Guide, "Viewing Provisioned Product Information"):
+    it is not the person's profile, and launching again would be refused, so it is reported."""
+    return [_planned(row, present.get(provisioned_name(row.person))) for row in rows]
+
+
+def _planned(row: Row, item: Mapping[str, Any] | None) -> Planned:
+    if item is None:
+        return Planned(row, "create")
+    if item.get("Status") == "ERROR":
+        why = str(item.get("StatusMessage", "")) or "its launch failed"
+        fix = f"remove it (users remove {row.person} --yes), then import again"
+        return Planned(row, "broken", f"provisioned product in ERROR ({why}); {fix}")
+    return Planned(row, "already present")
 
 
 def launch_step(row: Row, persona: Persona, extra_tags: Mapping[str, str] | None = None) -> Launch:

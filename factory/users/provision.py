@@ -12,7 +12,8 @@ CloudAdminRole suffices).
 * One person, one provisioned product named `studio-user-<person>` (seed: one person = one
   user profile). Adding someone who already has one reports it and changes nothing.
 * Every change carries a token derived from what it does (person, product, version,
-  parameters): a retry or a re-run after a crash replays the first call (API reference,
+  parameters, and for updates and terminations the product's last record, so a re-run after
+  a failure tries again): a retry or a re-run after a crash replays the first call (API reference,
   ProvisionProduct `ProvisionToken`, UpdateProvisionedProduct `UpdateToken`,
   TerminateProvisionedProduct `TerminateToken`) instead of doing it twice.
 """
@@ -207,13 +208,19 @@ def launch(
     return str(record["RecordId"])
 
 
-def update(sc: BaseClient, target: Target, pp_id: str, parameters: list[dict[str, str]]) -> str:
+def update(
+    sc: BaseClient,
+    target: Target,
+    pp_id: str,
+    parameters: list[dict[str, str]],
+    last_record: str = "",
+) -> str:
     """UpdateProvisionedProduct to the target version with the persona's parameters; the
     person's identity parameters keep their values. Tags are not sent: a tag change reaches
     the UserProfile, where it has forced a replacement (FIELD-NOTES, roadmap#2094)."""
     values = [p for p in parameters if p["Key"] not in KEPT_ON_UPDATE]
     values += [{"Key": key, "UsePreviousValue": True} for key in KEPT_ON_UPDATE]  # type: ignore[dict-item]
-    token = short_hash("update", pp_id, target.artifact_id, values)
+    token = short_hash("update", pp_id, last_record, target.artifact_id, values)
     record = sc.update_provisioned_product(
         ProvisionedProductId=pp_id,
         ProductId=target.product_id,
@@ -225,11 +232,11 @@ def update(sc: BaseClient, target: Target, pp_id: str, parameters: list[dict[str
     return str(record["RecordId"])
 
 
-def terminate(sc: BaseClient, pp_id: str) -> str:
+def terminate(sc: BaseClient, pp_id: str, last_record: str = "") -> str:
     """TerminateProvisionedProduct. The profile's drain custom resource (bootstrap stack)
     deletes its apps and spaces first: a profile with apps cannot be deleted (FIELD-NOTES)."""
     record = sc.terminate_provisioned_product(
-        ProvisionedProductId=pp_id, TerminateToken=short_hash("terminate", pp_id)
+        ProvisionedProductId=pp_id, TerminateToken=short_hash("terminate", pp_id, last_record)
     )["RecordDetail"]
     return str(record["RecordId"])
 

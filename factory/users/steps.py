@@ -60,6 +60,10 @@ class Update:
     from_persona: str
     to_persona: str
     parameters: tuple[tuple[str, str], ...]
+    #: The product's LastRecordId when planned: part of the UpdateToken, so retries within a
+    #: run replay one update, and a re-run after a failed update makes a new attempt instead
+    #: of replaying the failed record (API reference: same token, same response).
+    last_record: str = ""
 
     @property
     def name(self) -> str:
@@ -79,7 +83,7 @@ class Update:
     def apply(self, ctx: Context) -> Result:
         parameters = [{"Key": k, "Value": v} for k, v in self.parameters]
         assert ctx.target is not None
-        record = provision.update(ctx.sc, ctx.target, self.pp_id, parameters)
+        record = provision.update(ctx.sc, ctx.target, self.pp_id, parameters, self.last_record)
         return Result(self.person, self.name, "updating", record_id=record)
 
 
@@ -87,6 +91,7 @@ class Update:
 class Remove:
     person: str
     pp_id: str
+    last_record: str = ""  # as Update.last_record: a re-run after a failed termination retries
 
     @property
     def name(self) -> str:
@@ -97,7 +102,7 @@ class Remove:
 
     def apply(self, ctx: Context) -> Result:
         try:
-            record = provision.terminate(ctx.sc, self.pp_id)
+            record = provision.terminate(ctx.sc, self.pp_id, self.last_record)
         except Exception as exc:
             if error_code(exc) != "ResourceNotFoundException":
                 raise

@@ -10,8 +10,21 @@ from pathlib import Path
 import pytest
 
 from factory.testing.local_aws import LocalAWS
+from factory.testing.servicecatalog import Realism
+from tests.conftest import PUBLISHER_REALISM
 from tests.support.publish import BUCKET, REGION, ROOT, settle
 from tests.support.users import run
+
+#: The publisher's realistic mode, and launches, updates and terminations that take time
+#: (records IN_PROGRESS, products UNDER_CHANGE) as in AWS, where a profile takes minutes.
+USERS_REALISM = PUBLISHER_REALISM.replace(provisioning_s=0.2)
+
+
+@pytest.fixture
+def standin_realism(request: pytest.FixtureRequest) -> Realism:
+    """USERS_REALISM, or the simple mode for a test marked simple_standin(reason=...)."""
+    marker = request.node.get_closest_marker("simple_standin")
+    return USERS_REALISM if marker is None else Realism()
 
 
 @pytest.fixture(autouse=True)

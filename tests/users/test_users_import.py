@@ -222,3 +222,24 @@ def test_a_launch_that_fails_in_cloudformation_is_reported_with_its_message(
     (failed,) = [p for p in json.loads(report.read_text())["people"] if p["status"] == "failed"]
     assert failed["person"] == "person-002"
     assert failed["detail"]  # the stack's status message, not an empty reason
+
+
+def test_a_person_whose_launch_failed_is_reported_on_rerun_with_the_fix(
+    local_aws: LocalAWS, published: Path
+) -> None:
+    from tests.users.conftest import USERS_REALISM
+
+    failing = USERS_REALISM.replace(failing_provisioned_names=frozenset({"studio-user-person-001"}))
+    local_aws.standin.configure(realism=failing)
+    path = people_csv(published, 2)
+    assert import_(published, path).exit_code == 1
+    local_aws.standin.configure(realism=USERS_REALISM)
+    settle(local_aws)
+    local_aws.standin.reset_stats()
+    dry = import_(published, path, "--dry-run")
+    assert "person-001\tjunior-analyst\tbroken\tprovisioned product in ERROR" in dry.output
+    again = import_(published, path)
+    assert again.exit_code == 1, again.output
+    assert "error: person-001: provisioned product in ERROR" in again.output
+    assert "users remove person-001 --yes" in again.output
+    assert accepted(local_aws, "ProvisionProduct") == 0

@@ -255,6 +255,8 @@ STATUS_ORDER = (
     "up to date",
     "absent",
     "launched",
+    "updating",
+    "removing",
     "in progress",
     "not attempted",
     "failed",

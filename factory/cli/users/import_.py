@@ -72,7 +72,7 @@ def command(
 
     rows, known = _validated(file, where)
     aws = common.clients(where)
-    present = {str(item["Name"]) for item in provision.listing(aws.sc)}
+    present = {str(item["Name"]): item for item in provision.listing(aws.sc)}
     planned = bulk.plan(rows, present)
     creates = [item for item in planned if item.action == "create"]
     if not skip_quota_check:
@@ -144,9 +144,13 @@ def _check_quota(aws: common.Clients, existing: int, new: int, max_profiles: int
 
 def _show_plan(planned: list[Planned]) -> None:
     for item in planned:
-        click.echo(f"{item.row.person}\t{item.row.persona}\t{item.action}")
+        detail = f"\t{item.detail}" if item.detail else ""
+        click.echo(f"{item.row.person}\t{item.row.persona}\t{item.action}{detail}")
     creates = sum(item.action == "create" for item in planned)
-    click.echo(f"plan: {creates} to create, {len(planned) - creates} already present", err=True)
+    broken = sum(item.action == "broken" for item in planned)
+    present = len(planned) - creates - broken
+    text = f"plan: {creates} to create, {present} already present"
+    click.echo(text + (f", {broken} broken (see above)" if broken else ""), err=True)
 
 
 def _apply(
@@ -198,6 +202,9 @@ def _merge(planned: list[Planned], outcome: Outcome[Result] | None) -> list[Resu
     results = []
     for item in planned:
         person, name = item.row.person, provisioned_name(item.row.person)
+        if item.action == "broken":
+            results.append(Result(person, name, "failed", item.detail))
+            continue
         if item.action != "create":
             results.append(Result(person, name, item.action))
             continue

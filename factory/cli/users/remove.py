@@ -35,7 +35,7 @@ def command(where: common.Where, person: str, yes: bool, no_wait: bool) -> None:
         yes,
         f"removing {person} deletes their apps, spaces and private storage",
     )
-    step = Remove(person, str(found["Id"]))
+    step = Remove(person, str(found["Id"]), str(found.get("LastRecordId", "")))
     result = step.apply(Context(aws.sc, None))
     if result.status == "removing" and not no_wait:
         detail = provision.wait_for(aws.sc, result.record_id)

@@ -77,13 +77,14 @@ def command(
     for problem in problems:
         click.echo(f"error: {group}: {problem}", err=True)
     source = identity.source_value(identity_store_id, group_id)
+    live = provision.listing(aws.sc)
     present = {
-        str(item["Name"]): {t["Key"]: t["Value"] for t in item.get("Tags", [])}
-        for item in provision.listing(aws.sc)
+        str(item["Name"]): {t["Key"]: t["Value"] for t in item.get("Tags", [])} for item in live
     }
+    ids = {str(item["Name"]): (str(item["Id"]), str(item.get("LastRecordId", ""))) for item in live}
     keep = identity.contested(members)  # a name two members map to: never pruned
     plan = identity.plan_sync(people, present, source, prune, keep=keep)
-    steps = _steps(plan, chosen, persona, source, aws)
+    steps = _steps(plan, chosen, persona, source, ids)
     for step in steps:
         click.echo(step.describe())
     click.echo(
@@ -104,7 +105,9 @@ def command(
         sys.exit(EXIT_ERROR)
 
 
-def _steps(plan: Any, chosen: Any, persona: str, source: str, aws: common.Clients) -> list[Any]:
+def _steps(
+    plan: Any, chosen: Any, persona: str, source: str, ids: dict[str, tuple[str, str]]
+) -> list[Any]:
     from factory.users import bulk, identity, provision
     from factory.users.steps import Remove
 
@@ -116,10 +119,7 @@ def _steps(plan: Any, chosen: Any, persona: str, source: str, aws: common.Client
         )
         for p in plan.create
     ]
-    live = {str(item["Name"]): str(item["Id"]) for item in provision.listing(aws.sc)}
-    removes = [
-        Remove(provision.person_of(name), live[name]) for name in plan.remove if name in live
-    ]
+    removes = [Remove(provision.person_of(name), *ids[name]) for name in plan.remove if name in ids]
     return [*creates, *removes]
 
 

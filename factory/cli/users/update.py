@@ -64,8 +64,11 @@ def command(
     for step in steps:
         click.echo(step.describe())
     if dry_run or not steps:
-        common.echo_results(results, where.output, all_rows=True) if results else None
+        if results:
+            common.echo_results(results, where.output, all_rows=True)
         click.echo(f"plan: {len(steps)} to update, {len(results)} unchanged", err=True)
+        if any(r.status == "failed" for r in results):
+            sys.exit(EXIT_ERROR)
         sys.exit(EXIT_PENDING if dry_run and steps else 0)
     if everyone:
         common.confirm(f"Update {len(steps)} user profile(s)?", yes, "updating everyone")
@@ -130,6 +133,7 @@ def _plan(
                 to_version=target.artifact_name,
                 from_persona=was,
                 to_persona=wanted,
+                last_record=str(item.get("LastRecordId", "")),
                 parameters=tuple((p["Key"], p["Value"]) for p in parameters),
             )
         )
