@@ -39,7 +39,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from factory.publish.aws import TAG_PORTFOLIO, TAG_PRODUCT
+from factory.aws import TAG_PORTFOLIO, TAG_PRODUCT
 
 DEFAULT_LAUNCH_ROLE_NAME = "StudioCatalogLaunchRole"
 """Launch role created in every account by the bootstrap stack."""
@@ -90,7 +90,7 @@ MAX_NOTIFICATION_ARNS = _shape_limits("NotificationArns")["max"]
 MAX_TAG_OPTIONS_PER_RESOURCE = 25
 
 #: The publisher's own tag namespace: it tags portfolios with TAG_PORTFOLIO and products with
-#: TAG_PRODUCT and finds its resources by them (factory/publish/aws.py). User tags in it would
+#: TAG_PRODUCT and finds its resources by them (factory/aws.py). User tags in it would
 #: overwrite or impersonate them, and product tags propagate to every launched resource.
 PUBLISHER_TAG_PREFIX = TAG_PORTFOLIO.split(":", 1)[0] + ":"
 assert TAG_PRODUCT.startswith(PUBLISHER_TAG_PREFIX)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
+from factory.aws import Clients, error_code
 from factory.portfolio import Catalog
-from factory.publish.aws import Clients, error_code
 from factory.publish.context import ApplyFailed, Context, Interrupted, ShareFailed
 from factory.publish.state import LiveState
 from factory.publish.steps import Step

@@ -24,8 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from factory.portfolio import Catalog
-from factory.publish.aws import (
+from factory.aws import (
     Clients,
     bucket_from_ssm,
     error_code,
@@ -33,6 +32,7 @@ from factory.publish.aws import (
     template_key,
     template_url,
 )
+from factory.portfolio import Catalog
 from factory.publish.state import LiveState
 
 #: Bounded waits for eventual consistency after our own creates (seconds between attempts).

@@ -71,7 +71,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from factory import naming
-from factory.publish.aws import error_code
+from factory.aws import error_code
 
 __all__ = [
     "CONFLICT_DELAYS_S",
@@ -89,7 +89,7 @@ __all__ = [
     "publish_lock",
 ]
 
-#: Templates live at `<product-id>/<sha256>.yaml` (factory.publish.aws.template_key) and a
+#: Templates live at `<product-id>/<sha256>.yaml` (factory.aws.template_key) and a
 #: product id is a slug, `^[a-z0-9]...` (factory.portfolio.models.SLUG_PATTERN): a key under
 #: a leading dot can never be a template's.
 LOCK_PREFIX = naming.PUBLISH_LOCK_PREFIX

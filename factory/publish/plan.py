@@ -17,8 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from factory.portfolio import Catalog, Portfolio, Product, ProductRef
-from factory.publish.aws import (
+from factory.aws import (
     CONSTRAINT_MARK,
     DIGEST_PREFIX,
     RESERVED_TAG_PREFIX,
@@ -29,6 +28,7 @@ from factory.publish.aws import (
     short_hash,
     unpaged,
 )
+from factory.portfolio import Catalog, Portfolio, Product, ProductRef
 from factory.publish.state import (
     SHARE_TYPE_FOR_NODE,
     DuplicateResources,

@@ -25,9 +25,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from factory.aws import Clients, error_code
 from factory.naming import TEMPLATE_BUCKET_SSM_PARAMETER
 from factory.portfolio import Catalog
-from factory.publish.aws import Clients, error_code
 from factory.publish.plan import PreconditionFailed
 from factory.publish.state import LiveState
 from factory.publish.steps import (

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from factory.aws import Clients
 from factory.portfolio import Catalog, load_catalog
 from factory.publish import preconditions
 from factory.publish.apply import Outcome, apply_plan
-from factory.publish.aws import Clients
 from factory.publish.lock import DEFAULT_TTL_S, LockHeld, PublishLock, break_lock, publish_lock
 from factory.publish.plan import PreconditionFailed, desired_digests, plan_region
 from factory.publish.state import DuplicateResources, LiveState

@@ -23,8 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from factory.portfolio import Catalog, VersionPolicy
-from factory.publish.aws import (
+from factory.aws import (
     DIGEST_PREFIX,
     FINGERPRINT_MARK,
     TAG_PORTFOLIO,
@@ -37,6 +36,7 @@ from factory.publish.aws import (
     timestamp,
     unpaged,
 )
+from factory.portfolio import Catalog, VersionPolicy
 
 SHARE_TYPE_FOR_NODE = {
     "ORGANIZATION": "ORGANIZATION",

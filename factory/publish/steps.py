@@ -22,8 +22,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from factory.portfolio import Product
-from factory.publish.aws import (
+from factory.aws import (
     DIGEST_PREFIX,
     FINGERPRINT_MARK,
     TAG_PORTFOLIO,
@@ -35,6 +34,7 @@ from factory.publish.aws import (
     timestamp,
     version_name,
 )
+from factory.portfolio import Product
 from factory.publish.context import (
     NOT_FOUND,
     ApplyFailed,

@@ -9,7 +9,7 @@ code, not from memory, so the test suite drives the publisher against local AWS 
 How it hooks in: botocore emits ``before-parameter-build.<service>.<operation>`` once per API
 call (before retries, so a throttled call is recorded once), with the operation model and the
 caller's parameters. While a recorder is active, every ``boto3.Session`` created gets a handler
-for that event, so code that builds its own sessions (``factory.publish.aws.Clients``) is
+for that event, so code that builds its own sessions (``factory.aws.Clients``) is
 recorded without any change to it. Sessions can also be hooked explicitly with
 :meth:`OperationRecorder.install`.
 

@@ -40,7 +40,7 @@ from typing import Any, NoReturn
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from factory.publish.aws import error_code
+from factory.aws import error_code
 from factory.users.provision import NAME_PREFIX, PERSON, UsersError, provisioned_name
 
 SOURCE_TAG = "studio-factory:source"

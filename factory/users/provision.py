@@ -28,7 +28,7 @@ from typing import Any
 
 from botocore.client import BaseClient
 
-from factory.publish.aws import error_code, short_hash, timestamp, unpaged
+from factory.aws import error_code, short_hash, timestamp, unpaged
 
 NAME_PREFIX = "studio-user-"
 #: SageMaker UserProfileName: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} (botocore model, UserProfileName);

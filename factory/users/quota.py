@@ -30,7 +30,7 @@ from typing import Any
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from factory.publish.aws import error_code
+from factory.aws import error_code
 
 SERVICE_CODE = "sagemaker"
 MATCH = "user profile"

@@ -29,7 +29,7 @@ from botocore.config import Config
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import ReadTimeoutError
 
-from factory.publish.aws import NOT_RETRIED, error_code
+from factory.aws import NOT_RETRIED, error_code
 
 T = TypeVar("T")
 R = TypeVar("R")

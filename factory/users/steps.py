@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from botocore.client import BaseClient
 
-from factory.publish.aws import error_code
+from factory.aws import error_code
 from factory.users import provision
 from factory.users.provision import Result, Target, provisioned_name
 

@@ -20,7 +20,7 @@ What counts as a call (mirrors the publisher's scan in ``test_persona_operations
 Which service: ``<x>`` is resolved by name. A name bound to ``<...>.client("svc")`` (also
 wrapped in one call, ``sc=without_quota_retries(regional.client("servicecatalog"))``) in a
 scanned file (``store = aws.client("identitystore", region)``, ``sc_once=...`` as a keyword,
-``self.quotas = ...``) or in ``factory/publish/aws.py``'s ``Clients`` (``sc``, ``s3``, ``ssm``,
+``self.quotas = ...``) or in ``factory/aws.py``'s ``Clients`` (``sc``, ``s3``, ``ssm``,
 ``sts``) resolves to that service; a name bound to two services resolves to neither. A
 resolved receiver whose service has no operation of that name is reported. For a string
 argument the service is that of the one client among the call's other arguments.
@@ -54,7 +54,7 @@ from botocore import xform_name
 ROOT = Path(__file__).resolve().parents[2]
 USERS_DIR = ROOT / "factory/users"
 CLI_DIR = ROOT / "factory/cli"
-CLIENTS_MODULE = ROOT / "factory/publish/aws.py"  # Clients.create(...): sc, s3, ssm, sts
+CLIENTS_MODULE = ROOT / "factory/aws.py"  # Clients.create(...): sc, s3, ssm, sts
 DATA_FILE = ROOT / "factory/audit/data/cloud_admin_operations.json"
 #: botocore service names whose operations the scan looks for on unresolved receivers.
 SERVICES = (
@@ -365,7 +365,7 @@ def test_data_file_lists_no_sagemaker_operation() -> None:
 
 MUTANT = """
 import boto3
-from factory.publish.aws import Clients, pages
+from factory.aws import Clients, pages
 
 
 def sneaky(region, profile, sc):

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from factory.publish.aws import TAG_PORTFOLIO, TAG_PRODUCT, TAG_VERSIONS, template_url
+from factory.aws import TAG_PORTFOLIO, TAG_PRODUCT, TAG_VERSIONS, template_url
 from factory.testing.local_aws import LocalAWS
 from factory.testing.servicecatalog import ServiceCatalogError
 from tests.support.publish import (
@@ -328,7 +328,7 @@ def test_two_live_products_with_one_tag_are_reported(aws: LocalAWS, workspace: P
 
 def test_limit_exceeded_is_not_retried_like_throttling(aws: LocalAWS, workspace: Path) -> None:
     """botocore's standard mode retries LimitExceededException (retries/standard.py)."""
-    from factory.publish.aws import Clients
+    from factory.aws import Clients
 
     def quota(st: Any, p: Any) -> Any:
         raise ServiceCatalogError("LimitExceededException", "100 portfolios")

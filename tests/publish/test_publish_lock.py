@@ -24,8 +24,8 @@ from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 from pydantic import ValidationError
 
+from factory.aws import template_key
 from factory.portfolio.models import SLUG_PATTERN, Product
-from factory.publish.aws import template_key
 from factory.publish.lock import (
     BREAK_HINT,
     LOCK_PREFIX,

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from factory.aws import Clients
 from factory.publish import steps
 from factory.publish.apply import apply_plan
-from factory.publish.aws import Clients
 from factory.publish.lock import LockRecord, format_time, lock_key
 from factory.publish.plan import plan_region
 from factory.publish.run import load

@@ -99,7 +99,7 @@ class Clients:
     def client(self, service: str, region: str | None = None) -> BaseClient:
         import boto3
 
-        from factory.publish.aws import RETRY_CONFIG, _botocore_session
+        from factory.aws import RETRY_CONFIG, _botocore_session
 
         session = boto3.Session(
             botocore_session=_botocore_session(self.profile), region_name=region or self.region
@@ -110,7 +110,7 @@ class Clients:
 def clients(where: Where) -> Clients:
     import boto3
 
-    from factory.publish.aws import RETRY_CONFIG, _botocore_session, without_quota_retries
+    from factory.aws import RETRY_CONFIG, _botocore_session, without_quota_retries
     from factory.users.runner import ONE_ATTEMPT
 
     session = boto3.Session(botocore_session=_botocore_session(where.profile))

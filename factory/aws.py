@@ -1,4 +1,5 @@
-"""AWS plumbing shared by plan and apply: clients, pagination, digests and tokens.
+"""AWS plumbing shared by the publisher and the users commands (the one AWS layer): clients,
+pagination, digests and tokens.
 
 Clients never set ``endpoint_url``: boto3 reads ``AWS_ENDPOINT_URL`` and the per-service
 ``AWS_ENDPOINT_URL_<SERVICE>`` variables itself, which is how tests reach the loopback servers.
