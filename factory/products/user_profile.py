@@ -118,15 +118,20 @@ def _person(pt: ProductTemplate) -> None:
     )
 
 
+#: Parameter -> (label, key of the domain's SSM parameter under naming.DOMAIN_SSM_TEMPLATE):
+#: which domain a profile belongs to. `studio-factory users --domain D` sets each to D's path.
+DOMAIN_LINKS = {
+    "DomainId": ("Domain ID", "domain-id"),
+    "DomainAuthMode": ("Domain auth mode", "auth-mode"),
+    "TeamExecutionRoleArn": ("Team execution role", "execution-role-arn"),
+    "DomainVpcId": ("Domain VPC", "vpc-id"),
+    "DomainKmsKeyArn": ("Domain KMS key", "kms-key-arn"),
+}
+
+
 def _domain_links(pt: ProductTemplate, opts: UserProfileOptions) -> None:
     ssm = "AWS::SSM::Parameter::Value<String>"
-    for name, label, key in (
-        ("DomainId", "Domain ID", "domain-id"),
-        ("DomainAuthMode", "Domain auth mode", "auth-mode"),
-        ("TeamExecutionRoleArn", "Team execution role", "execution-role-arn"),
-        ("DomainVpcId", "Domain VPC", "vpc-id"),
-        ("DomainKmsKeyArn", "Domain KMS key", "kms-key-arn"),
-    ):
+    for name, (label, key) in DOMAIN_LINKS.items():
         pt.parameter(
             G_DOMAIN,
             name,

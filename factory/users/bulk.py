@@ -19,12 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from factory.naming import domain_ssm_parameter
 from factory.portfolio.personas import Persona, provisioning_parameters
+from factory.products.user_profile import DOMAIN_LINKS
 from factory.users.provision import PERSON, provisioned_name
 from factory.users.steps import Launch
 
 COLUMNS = ("person", "persona", "email", "team", "cost_center")
-OPTIONAL = ("allow_generic", "sso_user")
+OPTIONAL = ("allow_generic", "sso_user", "domain")
+#: Tag naming the domain a profile was launched into (create-only: it never changes).
+DOMAIN_TAG = "studio-factory:domain"
+#: SageMaker DomainName (botocore model): the domain product's name, part of its SSM paths.
+DOMAIN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 #: Tag a launch carries when the row gives an email: who to ask about a profile's cost
 #: (seed: per-person audit and cost attribution). Set at launch only: updates send no tags.
 EMAIL_TAG = "studio-factory:email"
@@ -52,10 +58,16 @@ class Row:
     cost_center: str = ""
     allow_generic: bool = False
     sso_user: str = ""
+    domain: str = ""  # the domain product's name; "" = the user-profile product's default
 
     @property
     def tags(self) -> dict[str, str]:
-        pairs = (("Team", self.team), ("CostCenter", self.cost_center), (EMAIL_TAG, self.email))
+        pairs = (
+            ("Team", self.team),
+            ("CostCenter", self.cost_center),
+            (EMAIL_TAG, self.email),
+            (DOMAIN_TAG, self.domain),
+        )
         return {k: v for k, v in pairs if v}
 
 
@@ -108,6 +120,7 @@ def read_rows(path: Path) -> list[Row]:
                 cost_center=values.get("cost_center", ""),
                 allow_generic=values.get("allow_generic", "").lower() == "yes",
                 sso_user=values.get("sso_user", ""),
+                domain=values.get("domain", ""),
             )
         )
     return rows
@@ -163,6 +176,11 @@ def row_problems(where: str, row: Row, personas: Mapping[str, Any]) -> list[str]
             f"{where}sso_user {row.sso_user!r}: not an IAM Identity Center user name; "
             "allowed: 1-128 letters, digits and + = , . @ _ -"
         )
+    if row.domain and not DOMAIN.fullmatch(row.domain):
+        problems.append(
+            f"{where}domain {row.domain!r}: not a SageMaker domain name; allowed: letters, "
+            "digits and hyphens, starting with a letter or digit, at most 63 characters"
+        )
     if row.persona not in personas:
         close = difflib.get_close_matches(row.persona, list(personas), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -201,6 +219,11 @@ def launch_step(row: Row, persona: Persona, extra_tags: Mapping[str, str] | None
     parameters = provisioning_parameters(persona, row.person)
     if row.sso_user:
         parameters.append({"Key": "SsoUserName", "Value": row.sso_user})
+    if row.domain:
+        parameters += [
+            {"Key": name, "Value": domain_ssm_parameter(key, row.domain)}
+            for name, (_, key) in DOMAIN_LINKS.items()
+        ]
     return Launch(
         person=row.person,
         persona=row.persona,

@@ -39,9 +39,23 @@ WAIT_TIMEOUT_S = 1800.0
 #: DescribeRecord RecordDetail.Status (botocore model, RecordStatus): IN_PROGRESS, CREATED,
 #: IN_PROGRESS_IN_ERROR, SUCCEEDED, FAILED.
 DONE = ("SUCCEEDED", "FAILED")
-#: Parameters that identify the person: an update keeps them (`UsePreviousValue`); changing
-#: UserProfileName would replace the profile (create-only in the CloudFormation schema).
-KEPT_ON_UPDATE = ("UserProfileName", "SsoUserName")
+#: Parameters an update keeps (`UsePreviousValue`): who the person is and which domain the
+#: profile is in (UserProfileName and DomainId are create-only in the CloudFormation schema:
+#: a change replaces the profile), and the bootstrap's links. An update that leaves a
+#: parameter out resets it to the new version's default (API reference,
+#: UpdateProvisioningParameter UsePreviousValue; boto/boto3#3769), which for the domain links
+#: would move the person to the default domain.
+KEPT_ON_UPDATE = (
+    "UserProfileName",
+    "SsoUserName",
+    "DomainId",
+    "DomainAuthMode",
+    "TeamExecutionRoleArn",
+    "DomainVpcId",
+    "DomainKmsKeyArn",
+    "PermissionsBoundaryArn",
+    "DrainFunctionArn",
+)
 PERSONA_OUTPUT = "Persona"
 
 

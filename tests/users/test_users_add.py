@@ -79,3 +79,23 @@ def test_bad_input_is_one_error_line_and_nothing_is_provisioned(
     assert expected in result.output
     assert "Traceback" not in result.output
     assert not provisioned(local_aws)
+
+
+def test_a_person_in_another_domain_gets_that_domains_parameters_and_is_listed_by_it(
+    local_aws: LocalAWS, published: Path
+) -> None:
+    assert add(published, "alice", "junior-analyst").exit_code == 0
+    result = add(published, "bob", "data-engineer", "--domain", "research")
+    assert result.exit_code == 0, result.output
+    bob = next(pp for pp in provisioned(local_aws) if pp.name == "studio-user-bob")
+    values = parameters(bob)
+    assert values["DomainId"] == "/studio-catalog/domains/research/domain-id"
+    assert values["TeamExecutionRoleArn"] == ("/studio-catalog/domains/research/execution-role-arn")
+    assert bob.tags["studio-factory:domain"] == "research"
+    research = users(published, "list", "--domain", "research", "--no-persona")
+    assert [line.split("\t")[0] for line in research.output.splitlines()[1:-1]] == ["bob"]
+    default = users(published, "list", "--domain", "studio", "--no-persona")
+    assert [line.split("\t")[0] for line in default.output.splitlines()[1:-1]] == ["alice"]
+    bad = add(published, "carol", "data-engineer", "--domain", "re_search")
+    assert bad.exit_code == 1
+    assert "domain 're_search': not a SageMaker domain name" in bad.output

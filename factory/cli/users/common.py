@@ -129,6 +129,15 @@ def clients(where: Where) -> Clients:
 # --- the catalog ------------------------------------------------------------------------------
 
 
+def domain_option(function: F) -> F:
+    return click.option(
+        "--domain",
+        default="",
+        help="The Studio domain (the domain product's name; default: the user-profile "
+        "product's default domain).",
+    )(function)
+
+
 def personas(where: Where) -> Mapping[str, Persona]:
     from factory.portfolio import PortfolioConfigError
     from factory.portfolio.personas import load_personas

@@ -54,6 +54,7 @@ DEFAULT_CONCURRENCY = 4
     help="The domain's user-profile quota, when Service Quotas cannot tell.",
 )
 @click.option("--skip-quota-check", is_flag=True, help="Do not check the user-profile quota.")
+@common.domain_option
 @common.where_options
 def command(
     where: common.Where,
@@ -65,12 +66,13 @@ def command(
     timeout: float,
     max_profiles: int | None,
     skip_quota_check: bool,
+    domain: str,
 ) -> None:
     """Onboard the people of a CSV (person, persona, email, team, cost_center; optional
     allow_generic, sso_user)."""
     from factory.users import bulk, provision
 
-    rows, known = _validated(file, where)
+    rows, known = _validated(file, where, domain)
     aws = common.clients(where)
     present = {str(item["Name"]): item for item in provision.listing(aws.sc)}
     planned = bulk.plan(rows, present)
@@ -98,12 +100,16 @@ def command(
     _exit(results, stop.is_set())
 
 
-def _validated(file: Path, where: common.Where) -> tuple[list[Any], Any]:
+def _validated(file: Path, where: common.Where, domain: str) -> tuple[list[Any], Any]:
+    """The rows (`--domain` for those without a `domain` column value), every problem at
+    once before any AWS call."""
+    from dataclasses import replace
+
     from factory.users import bulk
 
     known = common.personas(where)
     try:
-        rows = bulk.read_rows(file)
+        rows = [r if r.domain else replace(r, domain=domain) for r in bulk.read_rows(file)]
         bulk.validate(file, rows, known)
     except bulk.ImportProblems as exc:
         for problem in exc.problems:

@@ -19,11 +19,12 @@ READERS = 8
 
 @click.command("list")
 @click.option("--no-persona", is_flag=True, help="Skip the per-person persona read (faster).")
+@common.domain_option
 @common.where_options
-def command(where: common.Where, no_persona: bool) -> None:
-    """List every provisioned user profile (`studio-user-*`)."""
+def command(where: common.Where, no_persona: bool, domain: str) -> None:
+    """List every provisioned user profile (`studio-user-*`), or one domain's."""
     aws = common.clients(where)
-    rows = describe(aws, where, with_persona=not no_persona)
+    rows = describe(aws, where, with_persona=not no_persona, domain=domain)
     if where.output == "json":
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -36,11 +37,22 @@ def command(where: common.Where, no_persona: bool) -> None:
 
 
 def describe(
-    aws: common.Clients, where: common.Where, *, with_persona: bool
+    aws: common.Clients, where: common.Where, *, with_persona: bool, domain: str = ""
 ) -> list[dict[str, Any]]:
+    """One row per profile; with `domain`, only those launched into it (their launch-time
+    `studio-factory:domain` tag; untagged ones are in the product's default domain)."""
+    from factory.naming import DEFAULT_DOMAIN_NAME
     from factory.users import provision
+    from factory.users.bulk import DOMAIN_TAG
 
     items = sorted(provision.listing(aws.sc), key=lambda item: str(item["Name"]))
+    if domain:
+        tags = [{t["Key"]: t["Value"] for t in item.get("Tags", [])} for item in items]
+        items = [
+            item
+            for item, tagged in zip(items, tags, strict=True)
+            if tagged.get(DOMAIN_TAG, DEFAULT_DOMAIN_NAME) == domain
+        ]
     newest = common.target(aws.sc, where).artifact_id if items else ""
     personas = [""] * len(items)
     if with_persona and items:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="Show the plan; exit 2 when changes are pending.")
 @click.option("--yes", is_flag=True, help="Do not ask before removing people.")
 @click.option("--no-wait", is_flag=True, help="Stop once every change is accepted.")
+@common.domain_option
 @click.option(
     "--concurrency", type=click.IntRange(1, 16), default=DEFAULT_CONCURRENCY, show_default=True
 )
@@ -58,6 +59,7 @@ def command(
     no_wait: bool,
     concurrency: int,
     timeout: float,
+    domain: str,
 ) -> None:
     """Provision the members of an IAM Identity Center group (and remove leavers)."""
     from factory.users import identity, provision
@@ -84,7 +86,7 @@ def command(
     ids = {str(item["Name"]): (str(item["Id"]), str(item.get("LastRecordId", ""))) for item in live}
     keep = identity.contested(members)  # a name two members map to: never pruned
     plan = identity.plan_sync(people, present, source, prune, keep=keep)
-    steps = _steps(plan, chosen, persona, source, ids)
+    steps = _steps(plan, chosen, persona, source, ids, domain)
     for step in steps:
         click.echo(step.describe())
     click.echo(
@@ -106,14 +108,19 @@ def command(
 
 
 def _steps(
-    plan: Any, chosen: Any, persona: str, source: str, ids: dict[str, tuple[str, str]]
+    plan: Any,
+    chosen: Any,
+    persona: str,
+    source: str,
+    ids: dict[str, tuple[str, str]],
+    domain: str,
 ) -> list[Any]:
     from factory.users import bulk, identity, provision
     from factory.users.steps import Remove
 
     creates = [
         bulk.launch_step(
-            bulk.Row(0, p.person, persona, p.email, sso_user=p.sso_user),
+            bulk.Row(0, p.person, persona, p.email, sso_user=p.sso_user, domain=domain),
             chosen,
             {identity.SOURCE_TAG: source},
         )
