@@ -243,3 +243,15 @@ def test_a_person_whose_launch_failed_is_reported_on_rerun_with_the_fix(
     assert "error: person-001: provisioned product in ERROR" in again.output
     assert "users remove person-001 --yes" in again.output
     assert accepted(local_aws, "ProvisionProduct") == 0
+
+
+def test_a_terminal_gets_a_progress_bar(
+    local_aws: LocalAWS, published: Path, monkeypatch: Any
+) -> None:
+    from factory.cli.users import common
+
+    monkeypatch.setattr(common, "is_terminal", lambda stderr=False: True)
+    result = import_(published, people_csv(published, 3))
+    assert result.exit_code == 0, result.output
+    assert "launching" in result.output and "3/3" in result.output
+    assert "provisioning" in result.output

@@ -46,7 +46,7 @@ def test_remove_needs_yes_off_a_terminal_then_terminates_only_that_person(
     local_aws.standin.reset_stats()
     again = users(published, "remove", "alice")  # nothing to confirm: no --yes needed
     assert again.exit_code == 0, again.output
-    assert "alice: absent (no studio-user-alice); nothing to do" in again.output
+    assert "alice: absent no studio-user-alice; nothing to do" in again.output
     assert accepted(local_aws, "TerminateProvisionedProduct") == 0
     assert names(local_aws) == ["studio-user-bob"]
 

@@ -3,12 +3,18 @@ custom resource (bootstrap stack) deletes the person's apps and spaces first."""
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 
 from factory.cli.errors import EXIT_ERROR, UserError
 from factory.cli.users import common
+
+if TYPE_CHECKING:
+    from factory.users.provision import Result
 
 
 @click.command("remove")
@@ -26,9 +32,10 @@ def command(where: common.Where, person: str, yes: bool, no_wait: bool) -> None:
     except provision.UsersError as exc:
         raise UserError("PERSON", str(exc)) from exc
     aws = common.clients(where)
-    found = provision.existing(aws.sc, provision.provisioned_name(person))
+    name = provision.provisioned_name(person)
+    found = provision.existing(aws.sc, name)
     if found is None:
-        click.echo(f"{person}: absent (no {provision.provisioned_name(person)}); nothing to do")
+        _show(where, provision.Result(person, name, "absent", f"no {name}; nothing to do"))
         return
     common.confirm(
         f"Remove {person}'s user profile, apps, spaces and private storage?",
@@ -43,6 +50,13 @@ def command(where: common.Where, person: str, yes: bool, no_wait: bool) -> None:
             result.status = "removed"
         else:
             result.status, result.detail = "failed", provision.record_errors(detail)
-    click.echo(f"{person}: {result.status} {result.detail}".rstrip())
+    _show(where, result)
     if result.status == "failed":
         sys.exit(EXIT_ERROR)
+
+
+def _show(where: common.Where, result: Result) -> None:
+    if where.output == "json":
+        click.echo(json.dumps(asdict(result), indent=2, default=str))
+    else:
+        click.echo(f"{result.person}: {result.status} {result.detail}".rstrip())
