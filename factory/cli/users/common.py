@@ -42,6 +42,7 @@ class Where:
     portfolios: Path
     templates: Path
     output: str
+    product: str = USER_PROFILE_PRODUCT
 
 
 def where_options(function: F) -> F:
@@ -70,6 +71,12 @@ def where_options(function: F) -> F:
             default="table",
             show_default=True,
             help="json: one object per person on stdout (README, Users).",
+        ),
+        click.option(
+            "--product",
+            default=USER_PROFILE_PRODUCT,
+            show_default=True,
+            help="Id (in portfolios/) of the user-profile product to launch.",
         ),
     ]
 
@@ -166,10 +173,12 @@ def product_name(where: Where) -> str:
         catalog = load_catalog(where.portfolios, where.env, where.templates)
     except PortfolioConfigError as exc:
         raise UserError("", f"invalid portfolio definitions:\n{exc}") from exc
-    product = catalog.products.get(USER_PROFILE_PRODUCT)
+    product = catalog.products.get(where.product)
     if product is None:
         raise UserError(
-            str(where.portfolios), f"no product {USER_PROFILE_PRODUCT!r}", "add it to a portfolio"
+            str(where.portfolios),
+            f"no product {where.product!r}",
+            f"add it to a portfolio, or pass --product with one of: {', '.join(catalog.products)}",
         )
     return product.display_name
 
