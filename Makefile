@@ -7,7 +7,15 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help build test check-generated lint bench rehearse serve schema audit checkov-env clean
+TASKCAT_VENV := .venv-taskcat
+TASKCAT_STAMP := $(TASKCAT_VENV)/.installed
+# make integration: which taskcat tests, in which regions (README, Testing in a sandbox account).
+TESTS ?= launch-path
+REGIONS ?= us-east-1
+KEEP_FAILED ?=
+
+.PHONY: help build test check-generated lint bench rehearse serve schema audit checkov-env clean \
+	taskcat-env taskcat-lint integration
 
 # `make` alone lists the targets: each documented by a `## target: description` line above it.
 .DEFAULT_GOAL := help
@@ -42,10 +50,11 @@ test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff format --check factory tests bench
 	$(BIN)/python -m pytest
 
-## check-generated: fail when committed templates or portfolios/schema.json differ from the code
+## check-generated: fail when committed templates, portfolios/schema.json or the taskcat files differ from the code
 check-generated: $(STAMP)
 	$(BIN)/studio-factory build --check
 	$(BIN)/studio-factory schema --check
+	$(BIN)/python -m factory.testing.taskcat --check
 
 ## lint: ruff check and ruff format --check (no tests)
 lint: $(STAMP)
@@ -73,6 +82,33 @@ serve: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/studio-factory schema
 
-## clean: remove both virtualenvs and the tool caches
+# taskcat pins jsonschema<4 and urllib3<2, so it gets its own virtualenv (requirements/taskcat.txt).
+$(TASKCAT_STAMP): requirements/taskcat.txt
+	$(PYTHON) -m venv $(TASKCAT_VENV)
+	$(TASKCAT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TASKCAT_VENV)/bin/python -m pip install --quiet -r requirements/taskcat.txt
+	touch $(TASKCAT_STAMP)
+
+## taskcat-env: create .venv-taskcat, taskcat's own virtualenv (taskcat-lint and integration do)
+taskcat-env: $(TASKCAT_STAMP)
+
+# One `taskcat lint` per test: taskcat lints every test's template in every test's regions
+# (factory/testing/taskcat.py explains). Runs in .venv-taskcat alone: no AWS credentials needed.
+## taskcat-lint: taskcat lint over .taskcat.yml, each test in its derived regions (offline)
+taskcat-lint: $(TASKCAT_STAMP)
+	$(TASKCAT_VENV)/bin/python -m factory.testing.taskcat --lint $(TASKCAT_VENV)/bin/taskcat
+
+# Exit 3 from the check means "no credentials": skip. Any other failure is an error.
+## integration: deploy taskcat TESTS (launch-path) in REGIONS (us-east-1) of a sandbox account; KEEP_FAILED=1 keeps failed stacks
+integration: $(TASKCAT_STAMP)
+	@rc=0; $(TASKCAT_VENV)/bin/python -c 'import boto3, sys; sys.exit(3 if boto3.Session().get_credentials() is None else 0)' || rc=$$?; \
+	if [ $$rc -eq 3 ]; then \
+	  echo "integration: skipped: no AWS credentials (set AWS_PROFILE to a sandbox account's profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; README, Testing in a sandbox account: taskcat)"; \
+	  exit 0; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	$(TASKCAT_VENV)/bin/python -m factory.testing.taskcat --selection '$(TESTS)' '$(REGIONS)' && \
+	$(TASKCAT_VENV)/bin/taskcat test run -t '$(TESTS)' --regions '$(REGIONS)' $(if $(filter 1,$(KEEP_FAILED)),--keep-failed)
+
+## clean: remove the virtualenvs and the tool caches
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(TASKCAT_VENV) .pytest_cache .ruff_cache
