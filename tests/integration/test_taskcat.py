@@ -362,3 +362,15 @@ def test_make_integration_without_credentials_skips(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("integration: skipped: no AWS credentials (")
     assert "taskcat test run" not in done.stdout + done.stderr
+
+
+def test_every_emitted_template_has_a_taskcat_test() -> None:
+    """A new product or launch template without a taskcat test (and so without region
+    support in the README and taskcat lint in CI) fails here."""
+    emitted = {
+        str(path.relative_to(ROOT))
+        for folder in ("templates", "launch")
+        for path in (ROOT / folder).glob("*.yaml")
+    }
+    tested = {test.template for test in tc.taskcat_tests()}
+    assert emitted <= tested, sorted(emitted - tested)
