@@ -14,8 +14,7 @@ TESTS ?= launch-path
 REGIONS ?= us-east-1
 KEEP_FAILED ?=
 
-.PHONY: help build test check-generated lint bench rehearse serve schema audit checkov-env clean \
-	taskcat-env taskcat-lint integration
+.PHONY: help build test check-generated lint bench rehearse serve schema audit checkov-env clean taskcat-env taskcat-lint integration
 
 # `make` alone lists the targets: each documented by a `## target: description` line above it.
 .DEFAULT_GOAL := help
