@@ -11,11 +11,12 @@ from typing import Any
 
 from troposphere import Template
 
-from factory.products import domain, user_profile
+from factory.products import domain, shared_space, user_profile
 
 Generator = Callable[[dict[str, Any] | None], Template]
 
 PRODUCTS: dict[str, Generator] = {
     domain.NAME: domain.generate,
     user_profile.NAME: user_profile.generate,
+    shared_space.NAME: shared_space.generate,
 }

@@ -61,6 +61,7 @@ COMMAND = "python -m factory.testing.taskcat"
 BOOTSTRAP = "launch/studio-catalog-bootstrap.yaml"
 DOMAIN = "templates/studio-domain.yaml"
 PROFILE = "templates/studio-user-profile.yaml"
+SHARED_SPACE = "templates/studio-shared-space.yaml"
 PERSONAS = "portfolios/personas.yaml"
 
 #: The sandbox's own network (a prerequisite of the domain: never the default VPC).
@@ -419,6 +420,9 @@ def taskcat_tests() -> tuple[TaskcatTest, ...]:
         ),
         TaskcatTest("user-profile", PROFILE, (PROFILE,), {}, "lint only: it needs a domain"),
         TaskcatTest(
+            "shared-space", SHARED_SPACE, (SHARED_SPACE,), {}, "lint only: it needs a domain"
+        ),
+        TaskcatTest(
             "launch-path",
             WRAPPER_PATH,
             (WRAPPER_PATH, BOOTSTRAP, DOMAIN, PROFILE),
@@ -484,7 +488,8 @@ def inputs(root: Path) -> tuple[dict[str, dict[str, Any]], str]:
     from factory.cfn_yaml import load_template
     from factory.portfolio.personas import load_personas
 
-    templates = {path: load(root, path) for path in (BOOTSTRAP, DOMAIN, PROFILE)}
+    paths = {path for test in taskcat_tests() for path in test.deploys if path != WRAPPER_PATH}
+    templates = {path: load(root, path) for path in sorted(paths)}
     wrapper = wrapper_text(templates, load_personas(root / PERSONAS))
     templates[WRAPPER_PATH] = load_template(wrapper, name=WRAPPER_PATH)
     return templates, wrapper
