@@ -174,6 +174,7 @@ def _parameters(pt: ProductTemplate, opts: DomainOptions) -> None:
         "a team asked for Classic; also remove JupyterServer from hidden apps then.",
     )
     ui.idle_parameters(pt, G_IDLE, opts.idle)
+    ui.lifecycle_parameter(pt, G_UI, "Applies to everyone in the domain and shared spaces.")
     pt.parameter(
         G_IDLE,
         "DefaultEbsVolumeSizeGb",
@@ -424,14 +425,23 @@ def _domain(pt: ProductTemplate) -> None:
                 StudioWebPortal="ENABLED",
                 DefaultLandingUri="studio::",
                 StudioWebPortalSettings=StudioWebPortalSettings(**ui.portal_settings()),
-                JupyterLabAppSettings=JupyterLabAppSettings(AppLifecycleManagement=idle),
-                CodeEditorAppSettings=CodeEditorAppSettings(AppLifecycleManagement=idle),
+                JupyterLabAppSettings=JupyterLabAppSettings(
+                    AppLifecycleManagement=idle,
+                    BuiltInLifecycleConfigArn=ui.lifecycle_arn("jupyterlab"),
+                ),
+                CodeEditorAppSettings=CodeEditorAppSettings(
+                    AppLifecycleManagement=idle,
+                    BuiltInLifecycleConfigArn=ui.lifecycle_arn("code-editor"),
+                ),
                 SpaceStorageSettings=storage,
             ),
             DefaultSpaceSettings=DefaultSpaceSettings(
                 ExecutionRole=role_arn(),
                 SecurityGroups=sg,
-                JupyterLabAppSettings=JupyterLabAppSettings(AppLifecycleManagement=idle),
+                JupyterLabAppSettings=JupyterLabAppSettings(
+                    AppLifecycleManagement=idle,
+                    BuiltInLifecycleConfigArn=ui.lifecycle_arn("jupyterlab"),
+                ),
                 SpaceStorageSettings=storage,
             ),
         )

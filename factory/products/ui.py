@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import Equals, If, NoValue, Ref
+from troposphere import Equals, If, Not, NoValue, Ref, Sub
 
+from factory import naming
 from factory.options import IdleOptions, StudioUiOptions
 from factory.studio import (
     HIDEABLE_APP_TYPES,
@@ -116,3 +117,47 @@ def portal_settings() -> dict[str, Any]:
         "HiddenMlTools": If("HasHiddenMlTools", Ref("HiddenMlTools"), NoValue),
         "HiddenInstanceTypes": If("HasHiddenInstanceTypes", Ref("HiddenInstanceTypes"), NoValue),
     }
+
+
+# --- lifecycle configurations (the studio-lifecycle-configs product) -------------------------
+
+LIFECYCLE_SET = "LifecycleConfigSet"
+LIFECYCLE_CONDITION = "HasLifecycleConfigs"
+#: The lifecycle-configs product's ConfigSetName rule, or empty.
+LIFECYCLE_SET_PATTERN = r"^(|[a-z0-9]([a-z0-9-]{0,31}[a-z0-9])?)$"
+
+
+def lifecycle_parameter(pt: ProductTemplate, group: str, inherit: str) -> None:
+    """`LifecycleConfigSet`: which launch of the lifecycle-configs product to attach.
+
+    A dynamic SSM reference, not an `AWS::SSM::Parameter::Value` parameter: that type cannot
+    be optional (the stack fails when the parameter does not exist), and empty must mean
+    "none". The ARNs are the product's `/studio-catalog/lifecycle-configs/<set>/...-arn`.
+    """
+    pt.parameter(
+        group,
+        LIFECYCLE_SET,
+        "Lifecycle configurations (optional)",
+        Type="String",
+        Default="",
+        MaxLength=33,
+        AllowedPattern=LIFECYCLE_SET_PATTERN,
+        ConstraintDescription="Empty, or the ConfigSetName of a studio-lifecycle-configs launch.",
+        Description="The ConfigSetName of a studio-lifecycle-configs launch: its scripts run "
+        f"at every JupyterLab and Code Editor start (built-in lifecycle configuration). {inherit}",
+    )
+    pt.condition(LIFECYCLE_CONDITION, Not(Equals(Ref(LIFECYCLE_SET), "")))
+
+
+def lifecycle_arn(kind: str) -> Any:
+    """The built-in lifecycle configuration ARN of `kind` (jupyterlab | code-editor), or no
+    value. The built-in slot always runs and is resolved at app start, so updates of the
+    lifecycle-configs product reach every space (Developer Guide, "Lifecycle configurations
+    within Amazon SageMaker Studio")."""
+    return If(LIFECYCLE_CONDITION, lifecycle_reference(kind), NoValue)
+
+
+def lifecycle_reference(kind: str) -> Sub:
+    """The dynamic SSM reference alone (inside a block already under the condition)."""
+    path = f"{naming.SSM_ROOT}/lifecycle-configs/${{{LIFECYCLE_SET}}}/{kind}-arn"
+    return Sub(f"{{{{resolve:ssm:{path}}}}}")

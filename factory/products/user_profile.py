@@ -17,7 +17,9 @@ from troposphere import And, Condition, Equals, GetAtt, If, Not, NoValue, Output
 from troposphere.cloudformation import CustomResource
 from troposphere.iam import ManagedPolicy, Role, RolePolicy
 from troposphere.sagemaker import (
+    CodeEditorAppSettings,
     EbsStorageSettings,
+    JupyterLabAppSettings,
     OwnershipSettings,
     Space,
     SpaceSettings,
@@ -198,6 +200,7 @@ def _role(pt: ProductTemplate, opts: UserProfileOptions) -> None:
 
 def _ui(pt: ProductTemplate, opts: UserProfileOptions) -> None:
     ui.parameters(pt, G_UI, opts.ui, scope="person")
+    ui.lifecycle_parameter(pt, G_UI, "Empty keeps the domain's.")
     pt.parameter(
         G_UI,
         "DefaultLandingUri",
@@ -418,6 +421,20 @@ def _profile(pt: ProductTemplate) -> None:
                 StudioWebPortal="ENABLED",
                 DefaultLandingUri=Ref("DefaultLandingUri"),
                 StudioWebPortalSettings=StudioWebPortalSettings(**ui.portal_settings()),
+                JupyterLabAppSettings=If(
+                    ui.LIFECYCLE_CONDITION,
+                    JupyterLabAppSettings(
+                        BuiltInLifecycleConfigArn=ui.lifecycle_reference("jupyterlab")
+                    ),
+                    NoValue,
+                ),
+                CodeEditorAppSettings=If(
+                    ui.LIFECYCLE_CONDITION,
+                    CodeEditorAppSettings(
+                        BuiltInLifecycleConfigArn=ui.lifecycle_reference("code-editor")
+                    ),
+                    NoValue,
+                ),
             ),
         )
     )

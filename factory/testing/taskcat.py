@@ -62,6 +62,7 @@ BOOTSTRAP = "launch/studio-catalog-bootstrap.yaml"
 DOMAIN = "templates/studio-domain.yaml"
 PROFILE = "templates/studio-user-profile.yaml"
 SHARED_SPACE = "templates/studio-shared-space.yaml"
+LIFECYCLE_CONFIGS = "templates/studio-lifecycle-configs.yaml"
 PERSONAS = "portfolios/personas.yaml"
 
 #: The sandbox's own network (a prerequisite of the domain: never the default VPC).
@@ -421,6 +422,13 @@ def taskcat_tests() -> tuple[TaskcatTest, ...]:
         TaskcatTest("user-profile", PROFILE, (PROFILE,), {}, "lint only: it needs a domain"),
         TaskcatTest(
             "shared-space", SHARED_SPACE, (SHARED_SPACE,), {}, "lint only: it needs a domain"
+        ),
+        TaskcatTest(
+            "lifecycle-configs",
+            LIFECYCLE_CONFIGS,
+            (LIFECYCLE_CONFIGS,),
+            {"ConfigSetName": f"{NAME_PREFIX}{RANDOM}"},
+            "the lifecycle configurations alone",
         ),
         TaskcatTest(
             "launch-path",

@@ -55,6 +55,7 @@ KEPT_ON_UPDATE = (
     "DomainKmsKeyArn",
     "PermissionsBoundaryArn",
     "DrainFunctionArn",
+    "LifecycleConfigSet",
 )
 PERSONA_OUTPUT = "Persona"
 

@@ -132,7 +132,10 @@ def test_service_catalog_template_copy_needs_tagged_get_object(committed: dict[s
 
     broken = launch_service_catalog.check(mutated(committed, without))
     found = failing(broken.failures, "(template copy)", "s3:GetObject")
-    assert {f.template for f in found} == {DOMAIN, PROFILE}
+    from factory.products import PRODUCTS
+
+    # Every product Service Catalog launches reads its template copy.
+    assert {f.template for f in found} == {f"templates/{name}.yaml" for name in PRODUCTS}
     assert all("Launch Constraints" in f.source for f in found)
 
 

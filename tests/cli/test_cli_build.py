@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from factory import build
+from factory.build import template_names
 from factory.cli import build as build_command
 from factory.cli import cli
 
@@ -104,7 +105,7 @@ BAD_OPTIONS = [
         b"studio-domian:\n  domain_name: research\n",
         [
             "opts.yaml:1:1: unknown template 'studio-domian' (did you mean 'studio-domain'?); "
-            "allowed: studio-catalog-bootstrap, studio-domain, studio-user-profile"
+            f"allowed: {', '.join(template_names())}"
         ],
         id="unknown-template",
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from factory import naming
-from tests.support.render import NETWORK, by_sid, load, render
+from tests.support.render import LIFECYCLE_ARN, NETWORK, by_sid, load, render
 
 PATH = "templates/studio-domain.yaml"
 
@@ -179,3 +179,18 @@ def test_sso_domain_outputs_its_identity_center_application():
     assert output["Condition"] == "IsSso"
     assert output["Value"] == {"Fn::GetAtt": ["Domain", "SingleSignOnApplicationArn"]}
     assert "create-application-assignment" in output["Description"]
+
+
+def test_lifecycle_configurations_are_attached_only_when_a_set_is_named(default_stack):
+    settings = default_stack.get_resource("Domain").get_property_value("DefaultUserSettings")
+    assert "BuiltInLifecycleConfigArn" not in settings["JupyterLabAppSettings"]
+    stack = render(PATH, {**NETWORK, "LifecycleConfigSet": "ml-team"})
+    domain = stack.get_resource("Domain")
+    user = domain.get_property_value("DefaultUserSettings")
+    space = domain.get_property_value("DefaultSpaceSettings")
+    expected = LIFECYCLE_ARN.format("jupyterlab")
+    assert user["JupyterLabAppSettings"]["BuiltInLifecycleConfigArn"] == expected
+    assert space["JupyterLabAppSettings"]["BuiltInLifecycleConfigArn"] == expected
+    assert user["CodeEditorAppSettings"]["BuiltInLifecycleConfigArn"] == LIFECYCLE_ARN.format(
+        "code-editor"
+    )

@@ -6,7 +6,7 @@ import pytest
 
 from factory.policies import tool_denies
 from factory.studio import HIDEABLE_APP_TYPES
-from tests.support.render import SSM_DEFAULTS, by_sid, render, statements
+from tests.support.render import LIFECYCLE_ARN, SSM_DEFAULTS, by_sid, render, statements
 
 PATH = "templates/studio-user-profile.yaml"
 ALICE = {"UserProfileName": "alice"}
@@ -205,3 +205,13 @@ def test_per_person_role_policy_scopes_spaces_and_data_to_the_person():
     assert owner.endswith(f":user-profile/{SSM_DEFAULTS['DomainId']}/alice")
     objects = sids["DefaultBucketOwnPrefixObjects"]["Resource"]
     assert objects == ["arn:aws:s3:::sagemaker-us-east-1-555555555555/studio/alice/*"]
+
+
+def test_a_profile_attaches_lifecycle_configurations_only_when_a_set_is_named():
+    plain = render(PATH, {"UserProfileName": "alice"}).get_resource("UserProfile")
+    assert "JupyterLabAppSettings" not in plain.get_property_value("UserSettings")
+    stack = render(PATH, {"UserProfileName": "alice", "LifecycleConfigSet": "ml-team"})
+    settings = stack.get_resource("UserProfile").get_property_value("UserSettings")
+    assert settings["CodeEditorAppSettings"]["BuiltInLifecycleConfigArn"] == (
+        LIFECYCLE_ARN.format("code-editor")
+    )

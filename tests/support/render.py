@@ -30,6 +30,17 @@ SSM_DEFAULTS = {
     "DrainFunctionArn": "arn:aws:lambda:us-east-1:111111111111:function:drain",
 }
 
+#: Values of `{{resolve:ssm:...}}` dynamic references, as the account would hold them.
+LIFECYCLE_ARN = "arn:aws:sagemaker:us-east-1:111111111111:studio-lifecycle-config/ml-team-{}"
+#: cloud-radar resolves both branches of an Fn::If, so the unset set ("") needs a value too.
+DYNAMIC_REFERENCES = {
+    "ssm": {
+        f"/studio-catalog/lifecycle-configs/{name}/{kind}-arn": LIFECYCLE_ARN.format(kind)
+        for kind in ("jupyterlab", "code-editor")
+        for name in ("ml-team", "")
+    }
+}
+
 NETWORK = {
     "VpcId": "vpc-0123456789abcdef0",
     "SubnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
@@ -53,7 +64,7 @@ def render(path: str, params: dict[str, str] | None = None) -> Any:
             spec.pop("Default", None)
             values.setdefault(name, SSM_DEFAULTS.get(name, f"resolved-{name}"))
     template.pop("Rules", None)  # evaluated separately by rules_fail()
-    return Template(template).create_stack(values)
+    return Template(template, dynamic_references=DYNAMIC_REFERENCES).create_stack(values)
 
 
 def dump(value: Any) -> str:
