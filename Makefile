@@ -53,6 +53,7 @@ test: $(STAMP) $(CHECKOV_STAMP)
 check-generated: $(STAMP)
 	$(BIN)/studio-factory build --check
 	$(BIN)/studio-factory schema --check
+	$(BIN)/python -m factory.launch --check
 	$(BIN)/python -m factory.testing.taskcat --check
 
 ## lint: ruff check and ruff format --check (no tests)

@@ -15,9 +15,9 @@ Generator = Callable[[dict[str, Any] | None], Template]
 
 
 def _registry() -> dict[str, Generator]:
-    from factory.launch import bootstrap
+    from factory.launch import bootstrap, guardrails
 
-    return {bootstrap.NAME: bootstrap.generate}
+    return {bootstrap.NAME: bootstrap.generate, guardrails.NAME: guardrails.generate}
 
 
 LAUNCH: dict[str, Generator] = _registry()

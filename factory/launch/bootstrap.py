@@ -32,7 +32,7 @@ from troposphere.ssm import Parameter as SsmParameter
 
 from factory import naming
 from factory.launch import drain_function
-from factory.policies import arns, drain, execution_role, launch_role, personas
+from factory.policies import arns, drain, execution_role, launch_role, personas, team_role
 from factory.policies.actions import actions
 from factory.template import ProductTemplate, checkov_skip, document, list_is_set, policy, when
 
@@ -269,7 +269,15 @@ def _bucket(pt: ProductTemplate) -> None:
 def _boundary(pt: ProductTemplate) -> None:
     """The ceiling of every role a product creates: what an execution role may ever do."""
     role_pattern = arns.global_("iam", "role" + naming.EXECUTION_ROLE_PATH + "*")
-    statements = execution_role.base_statements("*", role_pattern, arns.regional("kms", "key/*"))
+    base = execution_role.base_statements("*", role_pattern, arns.regional("kms", "key/*"))
+    # The team-role product's buckets (any in this account, which covers the default bucket)
+    # and image registries (which cover this account's) replace the narrower statements: a
+    # boundary is one managed policy, 6,144 characters in every partition (policy-sizes).
+    superseded = {"UseSageMakerDefaultBucket", "PullImagesFromThisAccount"}
+    statements = [
+        *(statement for statement in base if statement.Sid not in superseded),
+        *team_role.boundary_statements(),
+    ]
     pt.template.add_resource(
         ManagedPolicy(
             "ExecutionRoleBoundary",

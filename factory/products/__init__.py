@@ -11,7 +11,7 @@ from typing import Any
 
 from troposphere import Template
 
-from factory.products import domain, lifecycle_configs, shared_space, user_profile
+from factory.products import domain, lifecycle_configs, shared_space, team_role, user_profile
 
 Generator = Callable[[dict[str, Any] | None], Template]
 
@@ -20,4 +20,5 @@ PRODUCTS: dict[str, Generator] = {
     user_profile.NAME: user_profile.generate,
     shared_space.NAME: shared_space.generate,
     lifecycle_configs.NAME: lifecycle_configs.generate,
+    team_role.NAME: team_role.generate,
 }

@@ -63,6 +63,8 @@ DOMAIN = "templates/studio-domain.yaml"
 PROFILE = "templates/studio-user-profile.yaml"
 SHARED_SPACE = "templates/studio-shared-space.yaml"
 LIFECYCLE_CONFIGS = "templates/studio-lifecycle-configs.yaml"
+TEAM_ROLE = "templates/studio-team-role.yaml"
+GUARDRAILS = "launch/studio-guardrails.yaml"
 PERSONAS = "portfolios/personas.yaml"
 
 #: The sandbox's own network (a prerequisite of the domain: never the default VPC).
@@ -429,6 +431,14 @@ def taskcat_tests() -> tuple[TaskcatTest, ...]:
             (LIFECYCLE_CONFIGS,),
             {"ConfigSetName": f"{NAME_PREFIX}{RANDOM}"},
             "the lifecycle configurations alone",
+        ),
+        TaskcatTest("team-role", TEAM_ROLE, (TEAM_ROLE,), {}, "lint only: it needs a domain"),
+        TaskcatTest(
+            "guardrails",
+            GUARDRAILS,
+            (GUARDRAILS,),
+            {},
+            "lint only: it attaches SCPs in an Organizations management account",
         ),
         TaskcatTest(
             "launch-path",
