@@ -264,8 +264,24 @@ def test_checkov_scanned_every_template(checkov_scan: Scan | str) -> None:
     passed_files = {str(rec.get("file_path", "")).lstrip("/") for rec in passed}
     products = [path for path in scan.templates if path.startswith(f"{PRODUCT_DIR}/")]
     assert products, f"no product template under {PRODUCT_DIR}/"
-    missing = [path for path in products if path not in passed_files]
+    missing = [
+        path
+        for path in products
+        if path not in passed_files and not _types(path) <= TYPES_CHECKOV_HAS_NO_POLICY_FOR
+    ]
     assert not missing, f"no passed checkov check in {missing}: checkov did not really scan them"
+
+
+#: Resource types no checkov 3.x policy applies to: a template made only of these passes no
+#: check, yet was scanned (the resource count above proves it).
+TYPES_CHECKOV_HAS_NO_POLICY_FOR = frozenset({"AWS::SageMaker::Space"})
+
+
+def _types(path: str) -> set[str]:
+    from factory.cfn_yaml import load_template
+
+    template = load_template((ROOT / path).read_text(encoding="utf-8"), name=path)
+    return {str(r.get("Type")) for r in template.get("Resources", {}).values()}
 
 
 def test_no_failed_checkov_checks(checkov_scan: Scan | str) -> None:

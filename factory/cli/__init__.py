@@ -48,6 +48,10 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
         "factory.cli.users",
         "Provision people's Studio user profiles through Service Catalog (personas).",
     ),
+    "plan-network": (
+        "factory.cli.plan_network",
+        "Size the Studio VPC and its private subnets for a number of people (seed 002).",
+    ),
     "schema": (
         "factory.cli.schema",
         "Write portfolios/schema.json from the portfolio models.",

@@ -306,6 +306,44 @@ def network_statements() -> list[Statement]:
             Resource=[arns.regional("ec2", "security-group/*"), arns.regional("ec2", "vpc/*")],
         ),
         Statement(
+            # The network product (AWS::EC2::VPC, Subnet, RouteTable, VPCEndpoint handlers in
+            # the registry schemas bundled in cfn-lint): this account and region only, like
+            # the security groups above.
+            Sid="StudioNetworks",
+            Effect=Allow,
+            Action=actions(
+                "ec2",
+                "CreateVpc",
+                "DeleteVpc",
+                "ModifyVpcAttribute",
+                "DescribeVpcAttribute",
+                "CreateSubnet",
+                "DeleteSubnet",
+                "ModifySubnetAttribute",
+                "CreateRouteTable",
+                "DeleteRouteTable",
+                "AssociateRouteTable",
+                "DisassociateRouteTable",
+                "ReplaceRouteTableAssociation",
+                "CreateVpcEndpoint",
+                "ModifyVpcEndpoint",
+                "DeleteVpcEndpoints",
+                "CreateTags",
+                "DeleteTags",
+            ),
+            Resource=[
+                arns.regional("ec2", f"{kind}/*")
+                for kind in ("vpc", "subnet", "route-table", "vpc-endpoint", "security-group")
+            ],
+        ),
+        Statement(
+            # SAR: ec2:CreateVpcEndpoint depends on it for private DNS (interface endpoints).
+            Sid="EndpointPrivateDns",
+            Effect=Allow,
+            Action=actions("route53", "AssociateVPCWithHostedZone"),
+            Resource=[Sub("arn:${AWS::Partition}:route53:::hostedzone/*")],
+        ),
+        Statement(
             Sid="DescribeNetworkHasNoResourceScope",
             Effect=Allow,
             Action=actions(
@@ -319,6 +357,9 @@ def network_statements() -> list[Statement]:
                 "DescribeRouteTables",
                 # AWS::EC2::SecurityGroup delete handler (waits for attached instances).
                 "DescribeInstances",
+                # AWS::EC2::VPC / Subnet read handlers.
+                "DescribeNetworkAcls",
+                "DescribeVpcEncryptionControls",
             ),
             Resource=["*"],
         ),

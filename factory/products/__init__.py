@@ -11,7 +11,14 @@ from typing import Any
 
 from troposphere import Template
 
-from factory.products import domain, lifecycle_configs, shared_space, team_role, user_profile
+from factory.products import (
+    domain,
+    lifecycle_configs,
+    shared_space,
+    studio_network,
+    team_role,
+    user_profile,
+)
 
 Generator = Callable[[dict[str, Any] | None], Template]
 
@@ -21,4 +28,5 @@ PRODUCTS: dict[str, Generator] = {
     shared_space.NAME: shared_space.generate,
     lifecycle_configs.NAME: lifecycle_configs.generate,
     team_role.NAME: team_role.generate,
+    studio_network.NAME: studio_network.generate,
 }

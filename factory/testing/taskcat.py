@@ -64,6 +64,7 @@ PROFILE = "templates/studio-user-profile.yaml"
 SHARED_SPACE = "templates/studio-shared-space.yaml"
 LIFECYCLE_CONFIGS = "templates/studio-lifecycle-configs.yaml"
 TEAM_ROLE = "templates/studio-team-role.yaml"
+NETWORK = "templates/studio-network.yaml"
 GUARDRAILS = "launch/studio-guardrails.yaml"
 PERSONAS = "portfolios/personas.yaml"
 
@@ -433,6 +434,13 @@ def taskcat_tests() -> tuple[TaskcatTest, ...]:
             "the lifecycle configurations alone",
         ),
         TaskcatTest("team-role", TEAM_ROLE, (TEAM_ROLE,), {}, "lint only: it needs a domain"),
+        TaskcatTest(
+            "network",
+            NETWORK,
+            (NETWORK,),
+            {"NetworkName": f"{NAME_PREFIX}{RANDOM}"},
+            "a Studio VPC with its endpoints, alone",
+        ),
         TaskcatTest(
             "guardrails",
             GUARDRAILS,

@@ -104,8 +104,10 @@ def test_completion_lists_the_commands_without_importing_them():
 def test_help_lists_every_command_in_workflow_order():
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    listed = re.findall(r"^  (\w+)  ", result.stdout.split("Commands:")[1], re.M)
-    assert listed == ["build", "audit", "plan", "publish", "users", "schema", "local"]
+    listed = re.findall(r"^  ([\w-]+)  ", result.stdout.split("Commands:")[1], re.M)
+    assert listed == [
+        *("build", "audit", "plan", "publish", "users", "plan-network", "schema", "local")
+    ]
     assert "--debug" in result.stdout
 
 
@@ -185,7 +187,7 @@ def test_no_command_prints_the_help_and_exits_1():
     assert "Commands:" in result.stderr
     assert result.stderr.splitlines()[-1] == (
         "error: studio-factory: no command given; choose one of: "
-        "build, audit, plan, publish, users, schema, local"
+        "build, audit, plan, publish, users, plan-network, schema, local"
     )
 
 

@@ -123,6 +123,10 @@ def allowed(
     """Would ``role``, in a Studio session of profile ``session`` (its sourceIdentity), be
     allowed ``action`` on ``resource``?"""
     full = dict(context)
+    if action.startswith("s3:"):
+        # S3 puts the bucket owner's account in every request (Amazon S3 User Guide,
+        # condition keys: s3:ResourceAccount); the boundary keeps roles in this account.
+        full.setdefault("s3:ResourceAccount", ACCOUNT)
     if session is not None:
         full["aws:SourceIdentity"] = session
     return evaluate(role, Request(role.principal_arn, action, resource, full)).allowed

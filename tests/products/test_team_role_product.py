@@ -295,6 +295,10 @@ def role(boundary) -> PolicySet:
 
 
 def decide(role: PolicySet, action: str, resource: str, **context: Any) -> Any:
+    if action.startswith("s3:"):
+        # S3 puts the bucket owner's account in every request (Amazon S3 User Guide,
+        # condition keys: s3:ResourceAccount); the boundary keeps roles in this account.
+        context.setdefault("s3:ResourceAccount", ACCOUNT)
     return evaluate(role, Request(role.principal_arn, action, resource, context))
 
 
@@ -682,3 +686,11 @@ def test_policies_fit_iam_quotas_in_every_partition(partition) -> None:
     over = {k: v for k, v in sizes.items() if v > limits.get(k, MANAGED_LIMIT)}
     assert over == {}, sizes
     assert sizes["TeamReadWriteData"] > 3_000  # sanity: the long locations were measured
+
+
+def test_the_boundary_keeps_a_given_location_inside_this_account(role) -> None:
+    """A location given at launch in another account's bucket is cut by the boundary
+    (s3:ResourceAccount), even though the role's own policy names it."""
+    object_arn = "arn:aws:s3:::shared-work/fraud/x"
+    assert allowed(role, "s3:GetObject", object_arn)
+    assert not allowed(role, "s3:GetObject", object_arn, **{"s3:ResourceAccount": "999999999999"})

@@ -128,6 +128,20 @@ PROPERTY_GATED: Mapping[tuple[str, str], str] = {
     # SAR: kms:CreateKey depends on iam:CreateServiceLinkedRole, which KMS uses only for
     # multi-Region keys (KMS Developer Guide, "Using service-linked roles for AWS KMS").
     ("AWS::KMS::Key", "iam:CreateServiceLinkedRole"): "MultiRegion",
+    # The network product's VPC, subnets and endpoints (registry schemas bundled in cfn-lint):
+    # each permission below serves only the property named, which the product never sets.
+    ("AWS::EC2::VPC", "ec2:CreateVpcEncryptionControl"): "VpcEncryptionControl",
+    ("AWS::EC2::VPC", "ec2:ModifyVpcTenancy"): "InstanceTenancy",
+    ("AWS::EC2::Subnet", "ec2:AssociateSubnetCidrBlock"): "Ipv6CidrBlock",
+    ("AWS::EC2::Subnet", "ec2:DisassociateSubnetCidrBlock"): "Ipv6CidrBlock",
+    ("AWS::EC2::VPCEndpoint", "vpc-lattice:CreateServiceNetworkVpcEndpointAssociation"): (
+        "ServiceNetworkArn"
+    ),
+    # Not in the Service Authorization Reference at all; a lattice-only read.
+    ("AWS::EC2::VPCEndpoint", "vpc-lattice:DescribeServiceNetworkVpcEndpointAssociation"): (
+        "ServiceNetworkArn"
+    ),
+    ("AWS::EC2::VPCEndpoint", "vpce:AllowMultiRegion"): "ServiceRegion",
 }
 #: ... and one the handler calls only when a property is *removed*: the Role update handler
 #: deletes the boundary only when PermissionsBoundary disappears from the template.
