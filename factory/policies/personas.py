@@ -368,15 +368,11 @@ def data_scientist_statements(
             ),
             Resource=["*"],
         ),
-        If(
+        *presigned_url.network_denies(
+            Ref("PresignedUrlAllowedCidrs"),
+            Ref("PresignedUrlAllowedVpceIds"),
             cidrs_condition,
-            presigned_url.deny_outside_cidrs(Ref("PresignedUrlAllowedCidrs")),
-            NoValue,
-        ),
-        If(
             vpce_condition,
-            presigned_url.deny_outside_vpc_endpoints(Ref("PresignedUrlAllowedVpceIds")),
-            NoValue,
         ),
     ]
 

@@ -60,3 +60,45 @@ def deny_outside_vpc_endpoints(endpoint_ids: Any) -> Statement:
         Resource=["*"],
         Condition=Condition(StringNotEquals({"aws:sourceVpce": endpoint_ids})),
     )
+
+
+def deny_outside_networks(cidrs: Any, endpoint_ids: Any) -> Statement:
+    """Both lists given: deny only a request that matches neither. Two separate denies would
+    lock everyone out: a request through a VPC endpoint carries no ``aws:SourceIp`` and one
+    from the internet no ``aws:SourceVpce`` (IAM User Guide, global condition keys), and a
+    negated operator matches a missing key."""
+    return Statement(
+        Sid="DenyPresignedUrlOutsideAllowedNetworks",
+        Effect=Deny,
+        Action=[sm.CreatePresignedDomainUrl],
+        Resource=["*"],
+        Condition=Condition(
+            [
+                NotIpAddress({"aws:SourceIp": cidrs}),
+                StringNotEquals({"aws:sourceVpce": endpoint_ids}),
+            ]
+        ),
+    )
+
+
+def network_denies(cidrs: Any, endpoint_ids: Any, cidr_condition: str, vpce_condition: str) -> list:
+    """The deny statements for the lists that are set (template conditions name them):
+    CIDRs only, endpoints only, or both in one statement (:func:`deny_outside_networks`)."""
+    from troposphere import If, NoValue
+
+    return [
+        If(
+            cidr_condition,
+            If(
+                vpce_condition,
+                deny_outside_networks(cidrs, endpoint_ids),
+                deny_outside_cidrs(cidrs),
+            ),
+            NoValue,
+        ),
+        If(
+            vpce_condition,
+            If(cidr_condition, NoValue, deny_outside_vpc_endpoints(endpoint_ids)),
+            NoValue,
+        ),
+    ]

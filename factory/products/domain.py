@@ -47,7 +47,7 @@ from factory.policies.actions import actions
 from factory.products import ui
 from factory.products.network import studio_security_group
 from factory.studio import NAME_MAX_LENGTH, NAME_PATTERN
-from factory.template import ProductTemplate, document, list_is_set, policy, when
+from factory.template import ProductTemplate, document, list_is_set, policy
 
 NAME = "studio-domain"
 
@@ -451,10 +451,11 @@ def _domain(pt: ProductTemplate) -> None:
 def _presigned_url_policy(pt: ProductTemplate) -> None:
     statements: list[Any] = [
         presigned_url.allow_own_profile([presigned_url.profile_arn(GetAtt("Domain", "DomainId"))]),
-        when("RestrictSourceIp", presigned_url.deny_outside_cidrs(Ref("PresignedUrlAllowedCidrs"))),
-        when(
+        *presigned_url.network_denies(
+            Ref("PresignedUrlAllowedCidrs"),
+            Ref("PresignedUrlAllowedVpceIds"),
+            "RestrictSourceIp",
             "RestrictVpce",
-            presigned_url.deny_outside_vpc_endpoints(Ref("PresignedUrlAllowedVpceIds")),
         ),
     ]
     pt.template.add_resource(

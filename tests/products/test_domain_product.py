@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from factory import naming
-from tests.support.render import LIFECYCLE_ARN, NETWORK, by_sid, load, render
+from tests.support.render import LIFECYCLE_ARN, NETWORK, by_sid, load, render, statements
 
 PATH = "templates/studio-domain.yaml"
 
@@ -93,21 +93,59 @@ def test_presigned_url_policy_is_own_profile_only(default_stack):
     assert set(by_sid(doc)) == {"OpenStudioOnlyAsOwnProfile"}
 
 
-def test_presigned_url_network_restrictions_are_denies():
+def _presigned_policy(cidrs: str, vpces: str) -> dict:
     stack = render(
         PATH,
+        {**NETWORK, "PresignedUrlAllowedCidrs": cidrs, "PresignedUrlAllowedVpceIds": vpces},
+    )
+    return stack.get_resource("PresignedUrlPolicy").get_property_value("PolicyDocument")
+
+
+def test_presigned_url_network_restrictions_are_denies():
+    cidr_only = by_sid(_presigned_policy("203.0.113.0/24", ""))
+    assert cidr_only["DenyPresignedUrlOutsideAllowedCidrs"]["Condition"] == {
+        "NotIpAddress": {"aws:SourceIp": ["203.0.113.0/24"]}
+    }
+    vpce_only = by_sid(_presigned_policy("", "vpce-0123456789abcdef0"))
+    assert vpce_only["DenyPresignedUrlOutsideAllowedVpcEndpoints"]["Condition"] == {
+        "StringNotEquals": {"aws:sourceVpce": ["vpce-0123456789abcdef0"]}
+    }
+
+
+@pytest.mark.parametrize(
+    ("context", "allowed"),
+    [
+        ({"aws:SourceIp": "203.0.113.9"}, True),  # from the allowed CIDR, no endpoint
+        ({"aws:sourceVpce": "vpce-0123456789abcdef0"}, True),  # through the endpoint, no IP
+        ({"aws:SourceIp": "198.51.100.7"}, False),
+        ({"aws:sourceVpce": "vpce-0fffffffffffffff0"}, False),
+    ],
+)
+def test_with_both_networks_a_request_from_either_is_allowed(context, allowed):
+    """Both lists set: one deny that matches only a request from neither network (two
+    denies locked everyone out: an endpoint request has no SourceIp, an internet one no
+    SourceVpce, and a negated operator matches a missing key)."""
+    from factory.audit.evaluator import Policy, PolicySet, Request, evaluate
+
+    document = _presigned_policy("203.0.113.0/24", "vpce-0123456789abcdef0")
+    sids = by_sid(document)
+    assert set(sids) == {"OpenStudioOnlyAsOwnProfile", "DenyPresignedUrlOutsideAllowedNetworks"}
+    role = PolicySet(
+        principal="alice",
+        principal_arn="arn:aws:iam::111111111111:role/alice",
+        identity=(Policy("PresignedUrlPolicy", {**document, "Statement": statements(document)}),),
+    )
+    request = Request(
+        role.principal_arn,
+        "sagemaker:CreatePresignedDomainUrl",
+        sids["OpenStudioOnlyAsOwnProfile"]["Resource"][0].replace("*", "alice"),
         {
-            **NETWORK,
-            "PresignedUrlAllowedCidrs": "203.0.113.0/24",
-            "PresignedUrlAllowedVpceIds": "vpce-0123456789abcdef0",
+            "aws:PrincipalTag/studiouserid": "alice",
+            "sagemaker:ResourceTag/studiouserid": "alice",
+            **context,
         },
     )
-    sids = by_sid(stack.get_resource("PresignedUrlPolicy").get_property_value("PolicyDocument"))
-    cidr = sids["DenyPresignedUrlOutsideAllowedCidrs"]
-    assert cidr["Effect"] == "Deny"
-    assert cidr["Condition"] == {"NotIpAddress": {"aws:SourceIp": ["203.0.113.0/24"]}}
-    vpce = sids["DenyPresignedUrlOutsideAllowedVpcEndpoints"]
-    assert vpce["Condition"] == {"StringNotEquals": {"aws:sourceVpce": ["vpce-0123456789abcdef0"]}}
+    assert evaluate(role, request).allowed is allowed
 
 
 def test_security_group_allows_intra_group_traffic(default_stack):
