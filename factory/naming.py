@@ -75,3 +75,19 @@ MANAGED_BY_VALUE = "studio-catalog-factory"
 #: Key prefix of the per-region publish locks in the template bucket (factory/publish/lock.py);
 #: the PublisherRole may delete objects only under it.
 PUBLISH_LOCK_PREFIX = ".studio-catalog/locks/"
+
+
+#: What the other products publish for each other (each a template of SSM names under
+#: SSM_ROOT, filled with the launch's own name so a second launch never collides).
+TEAM_SSM_TEMPLATE = SSM_ROOT + "/teams/{team}"
+TEAM_KEYS = ("execution-role-arn",)
+NETWORK_SSM_TEMPLATE = SSM_ROOT + "/networks/{network}"
+NETWORK_KEYS = ("vpc-id", "subnet-ids")
+LIFECYCLE_SSM_TEMPLATE = SSM_ROOT + "/lifecycle-configs/{set}"
+
+
+def team_ssm_parameter(team: str, key: str = "execution-role-arn") -> str:
+    """SSM parameter name under which the team-role product publishes ``key`` for ``team``."""
+    if key not in TEAM_KEYS:
+        raise ValueError(f"unknown team SSM key {key!r}; allowed: {', '.join(TEAM_KEYS)}")
+    return f"{TEAM_SSM_TEMPLATE.format(team=team)}/{key}"

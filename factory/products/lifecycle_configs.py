@@ -108,7 +108,7 @@ SET_NAME_MAX_LENGTH = LCC_NAME_MAX_LENGTH - (
 SET_NAME_PATTERN = rf"^[a-z0-9]([a-z0-9-]{{0,{SET_NAME_MAX_LENGTH - 2}}}[a-z0-9])?$"
 
 #: Published for the domain and user-profile products: ``<prefix>/<kind>-arn``.
-SSM_TEMPLATE = naming.SSM_ROOT + "/lifecycle-configs/{set}"
+SSM_TEMPLATE = naming.LIFECYCLE_SSM_TEMPLATE
 
 SET_TAG = "studio-catalog:lifecycle-set"
 DIGEST_TAG = "studio-catalog:script-sha256"

@@ -70,8 +70,8 @@ from factory.template import ProductTemplate, list_is_set
 NAME = "studio-network"
 
 #: SSM contract (proposed for factory/naming.py): what the domain product can read.
-NETWORK_SSM_TEMPLATE = naming.SSM_ROOT + "/networks/{network}"
-NETWORK_KEYS = ("vpc-id", "subnet-ids")
+NETWORK_SSM_TEMPLATE = naming.NETWORK_SSM_TEMPLATE
+NETWORK_KEYS = naming.NETWORK_KEYS
 DEFAULT_NETWORK_NAME = "studio"
 
 #: Tag naming the network on every resource (cost of the endpoints, per network).

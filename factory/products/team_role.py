@@ -45,8 +45,8 @@ NAME = "studio-team-role"
 #: The product publishes under ``/studio-catalog/teams/<TeamName>/`` (:func:`team_ssm_parameter`);
 #: other products read it there. Kept here until it moves to :mod:`factory.naming`, beside the
 #: domain's ``DOMAIN_SSM_TEMPLATE``.
-TEAM_SSM_TEMPLATE = naming.SSM_ROOT + "/teams/{team}"
-TEAM_KEYS = ("execution-role-arn",)
+TEAM_SSM_TEMPLATE = naming.TEAM_SSM_TEMPLATE
+TEAM_KEYS = naming.TEAM_KEYS
 
 #: Tag keys for cost attribution, the same keys ``studio-factory users`` puts on launches
 #: (factory/users/bulk.py, ``Row.tags``).
@@ -54,11 +54,7 @@ TEAM_TAG = "Team"
 COST_CENTER_TAG = "CostCenter"
 
 
-def team_ssm_parameter(team: str, key: str = "execution-role-arn") -> str:
-    """SSM parameter name under which the team-role product publishes ``key`` for ``team``."""
-    if key not in TEAM_KEYS:
-        raise ValueError(f"unknown team SSM key {key!r}; allowed: {', '.join(TEAM_KEYS)}")
-    return f"{TEAM_SSM_TEMPLATE.format(team=team)}/{key}"
+team_ssm_parameter = naming.team_ssm_parameter
 
 
 class TeamRoleOptions(BaseModel):

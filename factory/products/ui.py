@@ -159,5 +159,5 @@ def lifecycle_arn(kind: str) -> Any:
 
 def lifecycle_reference(kind: str) -> Sub:
     """The dynamic SSM reference alone (inside a block already under the condition)."""
-    path = f"{naming.SSM_ROOT}/lifecycle-configs/${{{LIFECYCLE_SET}}}/{kind}-arn"
+    path = naming.LIFECYCLE_SSM_TEMPLATE.format(set=f"${{{LIFECYCLE_SET}}}") + f"/{kind}-arn"
     return Sub(f"{{{{resolve:ssm:{path}}}}}")

@@ -19,18 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from factory.naming import domain_ssm_parameter
+from factory.naming import domain_ssm_parameter, team_ssm_parameter
 from factory.portfolio.personas import Persona, provisioning_parameters
 from factory.products.user_profile import DOMAIN_LINKS
 from factory.users.provision import PERSON, provisioned_name
 from factory.users.steps import Launch
 
 COLUMNS = ("person", "persona", "email", "team", "cost_center")
-OPTIONAL = ("allow_generic", "sso_user", "domain")
+OPTIONAL = ("allow_generic", "sso_user", "domain", "team_role")
 #: Tag naming the domain a profile was launched into (create-only: it never changes).
 DOMAIN_TAG = "studio-factory:domain"
 #: SageMaker DomainName (botocore model): the domain product's name, part of its SSM paths.
 DOMAIN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+#: The team-role product's TeamName rule (factory/products/team_role.py).
+TEAM_ROLE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 #: Tag a launch carries when the row gives an email: who to ask about a profile's cost
 #: (seed: per-person audit and cost attribution). Set at launch only: updates send no tags.
 EMAIL_TAG = "studio-factory:email"
@@ -59,6 +61,7 @@ class Row:
     allow_generic: bool = False
     sso_user: str = ""
     domain: str = ""  # the domain product's name; "" = the user-profile product's default
+    team_role: str = ""  # a studio-team-role launch's TeamName; "" = the domain's team role
 
     @property
     def tags(self) -> dict[str, str]:
@@ -121,6 +124,7 @@ def read_rows(path: Path) -> list[Row]:
                 allow_generic=values.get("allow_generic", "").lower() == "yes",
                 sso_user=values.get("sso_user", ""),
                 domain=values.get("domain", ""),
+                team_role=values.get("team_role", ""),
             )
         )
     return rows
@@ -181,6 +185,17 @@ def row_problems(where: str, row: Row, personas: Mapping[str, Any]) -> list[str]
             f"{where}domain {row.domain!r}: not a SageMaker domain name; allowed: letters, "
             "digits and hyphens, starting with a letter or digit, at most 63 characters"
         )
+    if row.team_role and not TEAM_ROLE.fullmatch(row.team_role):
+        problems.append(
+            f"{where}team_role {row.team_role!r}: not a team name; allowed: the TeamName of a "
+            "studio-team-role launch (1-32 lowercase letters, digits and hyphens)"
+        )
+    known = personas.get(row.persona)
+    if row.team_role and known is not None and known.execution_role_mode != "Team":
+        problems.append(
+            f"{where}team_role {row.team_role!r}: persona {row.persona!r} runs as a "
+            f"{known.execution_role_mode} role; a team role applies to Team personas only"
+        )
     if row.persona not in personas:
         close = difflib.get_close_matches(row.persona, list(personas), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -219,6 +234,12 @@ def launch_step(row: Row, persona: Persona, extra_tags: Mapping[str, str] | None
     parameters = provisioning_parameters(persona, row.person)
     if row.sso_user:
         parameters.append({"Key": "SsoUserName", "Value": row.sso_user})
+    if row.team_role:
+        # The team-role product publishes its ARN there; the profile's TeamExecutionRoleArn
+        # parameter is SSM-typed, so the launch reads the team's role (ExecutionRoleMode Team).
+        parameters.append(
+            {"Key": "TeamExecutionRoleArn", "Value": team_ssm_parameter(row.team_role)}
+        )
     if row.domain:
         parameters += [
             {"Key": name, "Value": domain_ssm_parameter(key, row.domain)}

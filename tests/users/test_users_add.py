@@ -99,3 +99,29 @@ def test_a_person_in_another_domain_gets_that_domains_parameters_and_is_listed_b
     bad = add(published, "carol", "data-engineer", "--domain", "re_search")
     assert bad.exit_code == 1
     assert "domain 're_search': not a SageMaker domain name" in bad.output
+
+
+def test_a_team_persona_can_run_as_a_team_role_and_a_per_person_one_cannot(
+    local_aws: LocalAWS, published: Path
+) -> None:
+    personas = published / "portfolios" / "personas.yaml"
+    personas.write_text(
+        personas.read_text(encoding="utf-8")
+        + "\n  - name: team-analyst\n"
+        "    description: Canvas on the team's role.\n"
+        "    hidden_app_types: [JupyterServer]\n"
+        "    hidden_ml_tools: []\n"
+        "    hidden_instance_types: []\n"
+        "    execution_role_mode: Team\n"
+        "    enforce_hidden_tools: false\n",
+        encoding="utf-8",
+    )
+    result = add(published, "alice", "team-analyst", "--team-role", "fraud")
+    assert result.exit_code == 0, result.output
+    (alice,) = provisioned(local_aws)
+    assert parameters(alice)["TeamExecutionRoleArn"] == (
+        "/studio-catalog/teams/fraud/execution-role-arn"
+    )
+    refused = add(published, "bob", "senior-data-scientist", "--team-role", "fraud")
+    assert refused.exit_code == 1
+    assert "a team role applies to Team personas only" in refused.output

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 @click.option("--cost-center", default="", help="CostCenter tag value.")
 @click.option("--no-wait", is_flag=True, help="Return once the launch is accepted.")
 @common.domain_option
+@common.team_role_option
 @common.where_options
 def command(
     where: common.Where,
@@ -37,12 +38,23 @@ def command(
     cost_center: str,
     no_wait: bool,
     domain: str,
+    team_role: str,
 ) -> None:
     """Provision PERSON's user profile with a persona (one person, one profile). An existing
     person is reported and nothing changes."""
     from factory.users import bulk
 
-    row = bulk.Row(0, person, persona, email, team, cost_center, sso_user=sso_user, domain=domain)
+    row = bulk.Row(
+        0,
+        person,
+        persona,
+        email,
+        team,
+        cost_center,
+        sso_user=sso_user,
+        domain=domain,
+        team_role=team_role,
+    )
     known = common.personas(where)
     try:
         bulk.validate_row("", row, known)

@@ -145,6 +145,15 @@ def domain_option(function: F) -> F:
     )(function)
 
 
+def team_role_option(function: F) -> F:
+    return click.option(
+        "--team-role",
+        default="",
+        help="Run as this team's execution role (a studio-team-role launch's TeamName; Team "
+        "personas only).",
+    )(function)
+
+
 def personas(where: Where) -> Mapping[str, Persona]:
     from factory.portfolio import PortfolioConfigError
     from factory.portfolio.personas import load_personas

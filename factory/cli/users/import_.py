@@ -55,6 +55,7 @@ DEFAULT_CONCURRENCY = 4
 )
 @click.option("--skip-quota-check", is_flag=True, help="Do not check the user-profile quota.")
 @common.domain_option
+@common.team_role_option
 @common.where_options
 def command(
     where: common.Where,
@@ -67,12 +68,13 @@ def command(
     max_profiles: int | None,
     skip_quota_check: bool,
     domain: str,
+    team_role: str,
 ) -> None:
     """Onboard the people of a CSV (person, persona, email, team, cost_center; optional
     allow_generic, sso_user)."""
     from factory.users import bulk, provision
 
-    rows, known = _validated(file, where, domain)
+    rows, known = _validated(file, where, domain, team_role)
     aws = common.clients(where)
     present = {str(item["Name"]): item for item in provision.listing(aws.sc)}
     planned = bulk.plan(rows, present)
@@ -100,16 +102,21 @@ def command(
     _exit(results, stop.is_set())
 
 
-def _validated(file: Path, where: common.Where, domain: str) -> tuple[list[Any], Any]:
-    """The rows (`--domain` for those without a `domain` column value), every problem at
-    once before any AWS call."""
+def _validated(
+    file: Path, where: common.Where, domain: str, team_role: str
+) -> tuple[list[Any], Any]:
+    """The rows (`--domain`/`--team-role` for those without a value of their own), every
+    problem at once before any AWS call."""
     from dataclasses import replace
 
     from factory.users import bulk
 
     known = common.personas(where)
     try:
-        rows = [r if r.domain else replace(r, domain=domain) for r in bulk.read_rows(file)]
+        rows = [
+            replace(r, domain=r.domain or domain, team_role=r.team_role or team_role)
+            for r in bulk.read_rows(file)
+        ]
         bulk.validate(file, rows, known)
     except bulk.ImportProblems as exc:
         for problem in exc.problems:
