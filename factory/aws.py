@@ -118,6 +118,18 @@ def _botocore_session(profile: str | None) -> botocore.session.Session:
     return core
 
 
+def session(profile: str | None = None, region: str | None = None) -> boto3.Session:
+    """A new boto3 session on the shared loader (one per thread: sessions are not shared)."""
+    return boto3.Session(botocore_session=_botocore_session(profile), region_name=region)
+
+
+def client(
+    service: str, region: str | None, profile: str | None = None, config: Config = RETRY_CONFIG
+) -> BaseClient:
+    """A client with the project's retry configuration; quota errors are not retried."""
+    return without_quota_retries(session(profile, region).client(service, config=config))
+
+
 def pages(client: BaseClient, method: str, result_key: str, **params: Any) -> Iterator[Any]:
     """Items of every page, through botocore's paginator for the operation (its model knows
     each operation's token names, e.g. ListTagOptions answers `PageToken`)."""

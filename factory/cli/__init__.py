@@ -48,6 +48,10 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
         "factory.cli.users",
         "Provision people's Studio user profiles through Service Catalog (personas).",
     ),
+    "bootstrap": (
+        "factory.cli.bootstrap",
+        "The bootstrap stack in every account a portfolio reaches, as a CloudFormation StackSet.",
+    ),
     "plan-network": (
         "factory.cli.plan_network",
         "Size the Studio VPC and its private subnets for a number of people (seed 002).",

@@ -297,9 +297,101 @@ def _duplicates(values: Sequence[object]) -> list[int]:
     return repeated
 
 
+# --- bootstrap rollout (`bootstrap:` in an environment file) ---------------------------------
+# Read by `studio-factory bootstrap` (factory.rollout): the bootstrap stack as a StackSet in
+# every account the portfolios reach. Names and limits from botocore's cloudformation model
+# (CreateStackSetInput, StackSetOperationPreferences, AutoDeployment).
+
+STACK_SET_NAME_PATTERN = r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$"
+PARAMETER_KEY_PATTERN = r"^[A-Za-z0-9]{1,255}$"
+
+
+class OperationPreferences(_Model):
+    """How a StackSet operation proceeds (StackSetOperationPreferences, botocore model)."""
+
+    region_order: list[Annotated[str, Field(pattern=REGION_PATTERN)]] = Field(
+        default_factory=list,
+        description="Regions in this order first (RegionOrder); default: the environment's.",
+    )
+    region_concurrency: Literal["SEQUENTIAL", "PARALLEL"] = Field(
+        "SEQUENTIAL", description="One region at a time (default) or all at once."
+    )
+    max_concurrent_percentage: int = Field(
+        25, ge=1, le=100, description="Accounts deployed at once per region, in percent."
+    )
+    failure_tolerance_percentage: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description="Failed accounts per region (percent) before the operation stops.",
+    )
+
+    @field_validator("region_order")
+    @classmethod
+    def _unique_region_order(cls, regions: list[str]) -> list[str]:
+        for index in _duplicates(regions):
+            raise rule_error(f"region {regions[index]!r} is listed twice", at=(index,))
+        return regions
+
+
+class Bootstrap(_Model):
+    """The bootstrap stack as a StackSet (`studio-factory bootstrap plan|deploy|status`)."""
+
+    stack_set_name: str = Field(
+        "studio-catalog-bootstrap",
+        pattern=STACK_SET_NAME_PATTERN,
+        description="StackSet name (letters, digits, hyphens; starts with a letter).",
+    )
+    permission_model: Literal["SERVICE_MANAGED", "SELF_MANAGED"] = Field(
+        "SERVICE_MANAGED",
+        description="SERVICE_MANAGED: AWS Organizations targets (OUs), automatic deployment to "
+        "accounts that join them. SELF_MANAGED: account targets, with the administration and "
+        "execution roles you created.",
+    )
+    call_as: Literal["SELF", "DELEGATED_ADMIN"] = Field(
+        "SELF",
+        description="SELF in the management account; DELEGATED_ADMIN in a member account "
+        "registered as StackSets delegated administrator (service-managed only).",
+    )
+    auto_deployment: bool = Field(
+        True, description="Deploy to accounts that join a target OU (service-managed only)."
+    )
+    retain_stacks_on_account_removal: bool = Field(
+        False, description="Keep the stack when an account leaves a target OU."
+    )
+    administration_role_arn: str | None = Field(
+        None,
+        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
+        description="Self-managed: the administration role (default: "
+        "AWSCloudFormationStackSetAdministrationRole of the calling account).",
+    )
+    execution_role_name: str = Field(
+        "AWSCloudFormationStackSetExecutionRole",
+        pattern=r"^[a-zA-Z_0-9+=,.@-]{1,64}$",
+        description="Self-managed: the role StackSets assumes in each target account.",
+    )
+    parameters: dict[Annotated[str, Field(pattern=PARAMETER_KEY_PATTERN)], str] = Field(
+        default_factory=dict,
+        description="Bootstrap template parameters (e.g. LaunchRoleName, "
+        "CloudAdminPrincipalArnPattern); others keep the template's defaults.",
+        examples=[{"LaunchRoleName": "StudioCatalogLaunchRole"}],
+    )
+    operation_preferences: OperationPreferences = Field(default_factory=OperationPreferences)
+
+    @model_validator(mode="after")
+    def _service_managed_options(self) -> Bootstrap:
+        if self.permission_model == "SELF_MANAGED" and self.call_as == "DELEGATED_ADMIN":
+            raise rule_error(
+                "call_as DELEGATED_ADMIN is valid only with permission_model SERVICE_MANAGED "
+                "(CreateStackSet, CallAs)",
+                at=("call_as",),
+            )
+        return self
+
+
 # --- environment ----------------------------------------------------------------------------
 
-_RESERVED_ENV_KEYS = frozenset({"name", "accounts", "regions"})
+_RESERVED_ENV_KEYS = frozenset({"name", "accounts", "regions", "bootstrap"})
 
 
 class Environment(_Model):
@@ -328,6 +420,11 @@ class Environment(_Model):
         default_factory=dict,
         description="Free-form values, available as `{{ env.<key> }}`.",
         examples=[{"support_email": "ml-platform@example.com"}],
+    )
+    bootstrap: Bootstrap | None = Field(
+        None,
+        description="The bootstrap stack as a StackSet (`studio-factory bootstrap`); "
+        "absent: service-managed defaults.",
     )
 
     @field_validator("regions")

@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 from botocore.client import BaseClient
 
-from factory.testing import s3_conditional
+from factory.testing import s3_conditional, stacksets
 from factory.testing.servicecatalog import (
     DEFAULT_REGION,
     Limits,
@@ -86,6 +86,7 @@ class LocalAWS:
         if self._moto is not None:
             return self
         s3_conditional.install()  # a conditional write checks and writes in one step, as in S3
+        stacksets.install()  # asynchronous StackSet operations, tokens, OU targets (stacksets.py)
         self._moto = ThreadedMotoServer(ip_address=self._host, port=self._moto_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()

@@ -106,7 +106,8 @@ def test_help_lists_every_command_in_workflow_order():
     assert result.exit_code == 0
     listed = re.findall(r"^  ([\w-]+)  ", result.stdout.split("Commands:")[1], re.M)
     assert listed == [
-        *("build", "audit", "plan", "publish", "users", "plan-network", "schema", "local")
+        *("build", "audit", "plan", "publish", "users", "bootstrap", "plan-network"),
+        *("schema", "local"),
     ]
     assert "--debug" in result.stdout
 
@@ -187,7 +188,7 @@ def test_no_command_prints_the_help_and_exits_1():
     assert "Commands:" in result.stderr
     assert result.stderr.splitlines()[-1] == (
         "error: studio-factory: no command given; choose one of: "
-        "build, audit, plan, publish, users, plan-network, schema, local"
+        "build, audit, plan, publish, users, bootstrap, plan-network, schema, local"
     )
 
 

@@ -106,8 +106,7 @@ def test_a_team_persona_can_run_as_a_team_role_and_a_per_person_one_cannot(
 ) -> None:
     personas = published / "portfolios" / "personas.yaml"
     personas.write_text(
-        personas.read_text(encoding="utf-8")
-        + "\n  - name: team-analyst\n"
+        personas.read_text(encoding="utf-8") + "\n  - name: team-analyst\n"
         "    description: Canvas on the team's role.\n"
         "    hidden_app_types: [JupyterServer]\n"
         "    hidden_ml_tools: []\n"

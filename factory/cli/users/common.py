@@ -104,31 +104,22 @@ class Clients:
     profile: str | None
 
     def client(self, service: str, region: str | None = None) -> BaseClient:
-        import boto3
+        from factory import aws
 
-        from factory.aws import RETRY_CONFIG, _botocore_session
-
-        session = boto3.Session(
-            botocore_session=_botocore_session(self.profile), region_name=region or self.region
-        )
-        return session.client(service, config=RETRY_CONFIG)  # type: ignore[no-any-return]
+        return aws.client(service, region or self.region, self.profile)
 
 
 def clients(where: Where) -> Clients:
-    import boto3
-
-    from factory.aws import RETRY_CONFIG, _botocore_session, without_quota_retries
+    from factory import aws
     from factory.users.runner import ONE_ATTEMPT
 
-    session = boto3.Session(botocore_session=_botocore_session(where.profile))
-    region = where.region or session.region_name
+    region = where.region or aws.session(where.profile).region_name
     if not region:
         raise UserError("--region", "no region given", "pass --region or set AWS_REGION")
-    regional = boto3.Session(botocore_session=_botocore_session(where.profile), region_name=region)
     return Clients(
         region=region,
-        sc=without_quota_retries(regional.client("servicecatalog", config=RETRY_CONFIG)),
-        sc_once=regional.client("servicecatalog", config=ONE_ATTEMPT),
+        sc=aws.client("servicecatalog", region, where.profile),
+        sc_once=aws.client("servicecatalog", region, where.profile, ONE_ATTEMPT),
         profile=where.profile,
     )
 

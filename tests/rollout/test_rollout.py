@@ -1,0 +1,227 @@
+"""The rollout against local AWS (moto with factory.testing.stacksets): first rollout to two
+OUs x two regions, a no-op re-run, an account added to an OU, a parameter change, a failed
+instance then a re-run, an operation in progress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from factory.rollout import apply as apply_module
+from factory.testing.local_aws import LocalAWS
+from factory.testing.stacksets import BEHAVIOUR
+from tests.rollout.support import (
+    ADMIN_REGION,
+    MANAGEMENT,
+    REGIONS,
+    Org,
+    add_account,
+    instances,
+    make_org,
+    rollout,
+    workspace,
+    write_environment,
+)
+
+
+@pytest.fixture
+def org(local_aws: LocalAWS) -> Iterator[Org]:
+    BEHAVIOUR.reset()
+    yield make_org(local_aws)
+    BEHAVIOUR.reset()
+
+
+@pytest.fixture
+def root(tmp_path: Path, local_aws: LocalAWS, org: Org) -> Path:
+    return workspace(tmp_path, local_aws, org)
+
+
+def reached(org: Org) -> set[str]:
+    return {*org.accounts["a"], *org.accounts["b"], org.workload}
+
+
+def test_first_rollout_creates_the_stack_set_and_every_instance(
+    root: Path, org: Org, local_aws: LocalAWS
+) -> None:
+    plan = rollout(root, apply=False).plan
+    actions = [step.action for step in plan.steps]
+    assert actions == ["create-stack-set", "create-instances", "create-instances"]
+    ous = plan.steps[1].group  # type: ignore[attr-defined]
+    assert ous.ous == tuple(sorted([org.ous["a"], org.ous["b"]]))
+    assert ous.account_filter == "NONE"  # whole OUs: automatic deployment keeps them
+    single = plan.steps[2].group  # type: ignore[attr-defined]
+    assert (single.accounts, single.ous, single.account_filter) == (
+        (org.workload,),
+        (org.ous["other"],),
+        "INTERSECTION",
+    )
+    assert any(MANAGEMENT in w and "management account" in w for w in plan.warnings)
+
+    result = rollout(root, apply=True)
+    assert result.outcome is not None and not result.failed
+    assert {(r.account, r.region) for r in result.outcome.rows} == {
+        (a, r) for a in reached(org) for r in REGIONS
+    }
+    live = instances(local_aws)
+    assert set(live) == {(a, r) for a in reached(org) for r in REGIONS}
+    assert {s["Status"] for s in live.values()} == {"CURRENT"}
+    cfn = local_aws.client("cloudformation", region=ADMIN_REGION)
+    stack_set = cfn.describe_stack_set(StackSetName="studio-catalog-bootstrap")["StackSet"]
+    assert stack_set["PermissionModel"] == "SERVICE_MANAGED"
+    assert stack_set["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": False}
+    assert {"ParameterKey": "LaunchRoleName", "ParameterValue": "StudioCatalogLaunchRole"} in (
+        stack_set["Parameters"]
+    )
+    key = result.template_url.split("/", 3)[3]  # type: ignore[union-attr]
+    assert key.startswith("studio-catalog-bootstrap/") and key.endswith(".yaml")
+
+
+def test_a_re_run_with_nothing_changed_writes_nothing(root: Path) -> None:
+    rollout(root, apply=True)
+    again = rollout(root, apply=True)
+    assert again.plan.steps == [] and again.outcome is None
+    assert again.writes == 0
+
+
+def test_an_account_added_to_an_ou_gets_its_instances(
+    root: Path, org: Org, local_aws: LocalAWS
+) -> None:
+    rollout(root, apply=True)
+    new = add_account(local_aws, org.ous["a"], "a-new")
+    plan = rollout(root, apply=False).plan
+    assert [step.action for step in plan.steps] == ["create-instances"]
+    group = plan.steps[0].group  # type: ignore[attr-defined]
+    assert (group.accounts, group.account_filter) == ((new,), "INTERSECTION")
+    assert group.regions == REGIONS
+    result = rollout(root, apply=True)
+    assert not result.failed and result.writes == 1
+    assert {(new, r) for r in REGIONS} <= set(instances(local_aws))
+
+
+def test_a_parameter_change_is_one_update_operation(
+    root: Path, org: Org, local_aws: LocalAWS
+) -> None:
+    rollout(root, apply=True)
+    write_environment(root, org, "bootstrap:\n  parameters:\n    LaunchRoleName: OtherRole\n")
+    plan = rollout(root, apply=False).plan
+    assert [step.action for step in plan.steps] == ["update-stack-set"]
+    assert plan.steps[0].old == {"parameter LaunchRoleName": "StudioCatalogLaunchRole"}
+    assert plan.steps[0].new == {"parameter LaunchRoleName": "OtherRole"}
+    result = rollout(root, apply=True)
+    assert not result.failed and result.writes == 1
+    assert len(result.outcome.rows) == 2 * len(reached(org))  # type: ignore[union-attr]
+    assert rollout(root, apply=False).plan.steps == []
+
+
+def test_a_failed_instance_is_reported_then_retried_by_a_re_run(
+    root: Path, org: Org, local_aws: LocalAWS
+) -> None:
+    broken = (org.accounts["b"][1], "eu-west-1")
+    BEHAVIOUR.failures[broken] = "Account has no AWSCloudFormationStackSetExecutionRole"
+    result = rollout(root, apply=True)
+    assert result.failed
+    failed = [s for s in result.outcome.steps if s.status == "failed"]  # type: ignore[union-attr]
+    assert len(failed) == 1 and "AWSCloudFormationStackSetExecutionRole" in str(failed[0].error)
+    rows = {(r.account, r.region): r for r in result.outcome.rows}  # type: ignore[union-attr]
+    assert rows[broken].status == "FAILED"
+    assert instances(local_aws)[broken]["Status"] == "OUTDATED"
+
+    BEHAVIOUR.failures.clear()
+    plan = rollout(root, apply=False).plan
+    assert [step.action for step in plan.steps] == ["retry-instances"]
+    assert plan.steps[0].group.accounts == (broken[0],)  # type: ignore[attr-defined]
+    assert not rollout(root, apply=True).failed
+    assert instances(local_aws)[broken]["Status"] == "CURRENT"
+    assert rollout(root, apply=False).plan.steps == []
+
+
+def test_a_running_operation_is_waited_for_then_the_run_continues(
+    root: Path, org: Org, local_aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rollout(root, apply=True)
+    monkeypatch.setattr(apply_module, "POLL_DELAYS_S", (0.05,))
+    BEHAVIOUR.operation_s = 1.0  # longer than loading the catalog (~0.3 s)
+    cfn = local_aws.client("cloudformation", region=ADMIN_REGION)
+    other = cfn.update_stack_set(
+        StackSetName="studio-catalog-bootstrap", UsePreviousTemplate=True, OperationId="theirs"
+    )["OperationId"]
+    write_environment(root, org, "bootstrap:\n  parameters:\n    LaunchRoleName: OtherRole\n")
+    result = rollout(root, apply=True, sleep=None)
+    assert result.waited_for == [other]
+    assert not result.failed
+    assert rollout(root, apply=False).plan.steps == []
+
+
+def test_a_conflicting_write_waits_and_is_sent_again(
+    root: Path, org: Org, local_aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OperationInProgressException at the write itself (another operation started after the
+    plan was read): the write waits for it, then goes through with the same OperationId."""
+    rollout(root, apply=True)
+    from factory.portfolio import load_catalog
+    from factory.rollout.apply import Context
+    from factory.rollout.run import Clients
+    from factory.rollout.targets import settings
+
+    catalog = load_catalog(root / "portfolios", "dev", root / "templates")
+    ctx = Context(Clients.create(ADMIN_REGION).cfn, settings(catalog, REGIONS))
+    monkeypatch.setattr(apply_module, "POLL_DELAYS_S", (0.05,))
+    BEHAVIOUR.operation_s = 0.5
+    cfn = local_aws.client("cloudformation", region=ADMIN_REGION)
+    cfn.update_stack_set(
+        StackSetName="studio-catalog-bootstrap", UsePreviousTemplate=True, OperationId="theirs"
+    )
+    ours = ctx.operation(
+        ctx.cfn.update_stack_set,
+        StackSetName="studio-catalog-bootstrap",
+        UsePreviousTemplate=True,
+        OperationId="ours",
+        CallAs="SELF",
+    )
+    assert ours == "ours" and ctx.waited_for == ["theirs"]
+    assert ctx.follow("ours") == "SUCCEEDED"
+    # the same request again (a retried call): followed, not started twice
+    again = ctx.operation(
+        ctx.cfn.update_stack_set,
+        StackSetName="studio-catalog-bootstrap",
+        UsePreviousTemplate=True,
+        OperationId="ours",
+        CallAs="SELF",
+    )
+    assert again == "ours"
+
+
+def test_self_managed_targets_accounts(root: Path, org: Org, local_aws: LocalAWS) -> None:
+    write_environment(root, org, "bootstrap:\n  permission_model: SELF_MANAGED\n")
+    plan = rollout(root, apply=False).plan
+    creates = [s for s in plan.steps if s.action == "create-instances"]
+    accounts = {a for s in creates for a in s.group.accounts}  # type: ignore[attr-defined]
+    assert accounts == reached(org) | {MANAGEMENT}  # self-managed reaches the catalog account
+    assert creates[0].group.targets(plan.steps[0].settings) == {  # type: ignore[attr-defined]
+        "Accounts": list(creates[0].group.accounts)  # type: ignore[attr-defined]
+    }
+    result = rollout(root, apply=True)
+    assert not result.failed
+    cfn = local_aws.client("cloudformation", region=ADMIN_REGION)
+    stack_set = cfn.describe_stack_set(StackSetName="studio-catalog-bootstrap")["StackSet"]
+    assert stack_set["AdministrationRoleARN"].endswith(
+        ":role/AWSCloudFormationStackSetAdministrationRole"
+    )
+    assert stack_set["ExecutionRoleName"] == "AWSCloudFormationStackSetExecutionRole"
+
+
+def test_a_removed_ou_has_its_instances_deleted(root: Path, org: Org, local_aws: LocalAWS) -> None:
+    rollout(root, apply=True)
+    catalog = root / "portfolios/catalog.yaml"
+    text = catalog.read_text().replace(
+        '        - type: ORGANIZATIONAL_UNIT\n          value: "{{ env.ou_b }}"\n', ""
+    )
+    catalog.write_text(text)
+    plan = rollout(root, apply=False).plan
+    assert [s.action for s in plan.steps] == ["delete-instances"]
+    group = plan.steps[0].group  # type: ignore[attr-defined]
+    assert (group.ous, group.account_filter) == ((org.ous["b"],), "NONE")
+    assert not rollout(root, apply=True).failed
+    assert not {a for a, _ in instances(local_aws)} & set(org.accounts["b"])
