@@ -257,13 +257,13 @@ def deploy_command(yes: bool, **kwargs: Any) -> None:
 @_options
 def status_command(**kwargs: Any) -> None:
     """Stack instances (Status, StatusReason, DriftStatus) and the accounts and regions a
-    portfolio reaches without one."""
+    portfolio reaches without one. Exit 1 when one is missing, not CURRENT or DRIFTED."""
     catalog, options = _prepare(kwargs)
     result = _run(catalog, options, apply=False)
     data = status_json(result)
     if kwargs["output"] == "json":
         click.echo(json.dumps(data, indent=2))
-        sys.exit(EXIT_OK)
+        sys.exit(EXIT_OK if healthy(data) else EXIT_ERROR)
     click.echo(f"{'account':<14}{'region':<16}{'status':<10}{'detail':<11}{'drift':<13}reason")
     for row in data["instances"]:
         click.echo(
@@ -274,7 +274,15 @@ def status_command(**kwargs: Any) -> None:
         click.echo(f"missing {gap['account']}/{gap['region']} (via {gap['via'] or 'account'})")
     for what, why in data["unreachable"].items():
         click.echo(f"unreachable {what}: {why}", err=True)
-    sys.exit(EXIT_OK)
+    sys.exit(EXIT_OK if healthy(data) else EXIT_ERROR)
+
+
+def healthy(data: dict[str, Any]) -> bool:
+    """Every target has an instance, each CURRENT (StackInstanceStatus, botocore model) and
+    not DRIFTED: a health check a pipeline can gate on (exit 1 otherwise)."""
+    return not data["missing"] and all(
+        i["status"] == "CURRENT" and i["drift_status"] != "DRIFTED" for i in data["instances"]
+    )
 
 
 def status_json(result: Any) -> dict[str, Any]:

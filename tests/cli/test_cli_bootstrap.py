@@ -73,7 +73,9 @@ def test_deploy_reports_a_failed_instance_and_exits_1(root: tuple[Path, Org]) ->
             "reason": "Resource limit exceeded",
         }
     ]
-    status = json.loads(invoke(path, "status", "--output", "json").stdout)
+    shown = invoke(path, "status", "--output", "json")
+    assert shown.exit_code == 1  # an OUTDATED instance: the health check fails
+    status = json.loads(shown.stdout)
     row = next(
         i
         for i in status["instances"]
