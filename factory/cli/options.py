@@ -30,6 +30,8 @@ class Common:
     quiet: bool
     skip_environment_check: bool
     skip_quota_check: bool
+    #: default False: `bootstrap` builds a Common without it
+    skip_coverage_check: bool = False
 
 
 def common_options(function: F) -> F:
@@ -88,6 +90,12 @@ def common_options(function: F) -> F:
             is_flag=True,
             help="Trust that the Service Catalog quotas were raised above AWS's defaults.",
         ),
+        click.option(
+            "--skip-coverage-check",
+            is_flag=True,
+            help="Do not check that every shared account has the bootstrap stack (no "
+            "CloudFormation or Organizations call).",
+        ),
     ]
     names = [
         "env",
@@ -101,6 +109,7 @@ def common_options(function: F) -> F:
         "quiet",
         "skip_environment_check",
         "skip_quota_check",
+        "skip_coverage_check",
     ]
 
     @functools.wraps(function)  # also carries the command's own options (__click_params__)

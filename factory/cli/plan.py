@@ -49,6 +49,7 @@ def prepare(common: Common, **extra: Any) -> tuple[Any, dict[str, str], Options]
         bucket=common.bucket,
         skip_environment_check=common.skip_environment_check,
         skip_quota_check=common.skip_quota_check,
+        skip_coverage_check=common.skip_coverage_check,
         **extra,
     )
     return catalog, digests, options
@@ -80,9 +81,12 @@ def locate_project(common: Common) -> Common:
 
 
 def show(results: list[RegionResult], output: str, *, quiet: bool = False) -> None:
-    if output == "json":
+    if output == "json":  # coverage warnings included (`coverage_warnings`)
         click.echo(json.dumps([region_json(r) for r in results], indent=2))
         return
+    for result in results:  # stderr, table or lines; never an error
+        for warning in result.coverage_warnings:
+            click.echo(f"warning: {warning}", err=True)
     if sys.stdout.isatty() and not quiet:
         _table(results)
         return
@@ -114,6 +118,7 @@ def region_json(result: RegionResult) -> dict[str, Any]:
         "failures": result.failures,
         "error": result.error,
         "interrupted": result.interrupted,
+        "coverage_warnings": result.coverage_warnings,
     }
 
 

@@ -99,6 +99,13 @@ def summary(result: RegionResult) -> str:
     return text
 
 
+def _carry_coverage(preview: list[RegionResult], results: list[RegionResult]) -> None:
+    """The preview's coverage warnings in the final results (`--output json`)."""
+    found = {r.region: r.coverage_warnings for r in preview}
+    for result in results:
+        result.coverage_warnings = list(found.get(result.region, []))
+
+
 @click.command("publish")
 @common_options
 @click.option(
@@ -121,8 +128,11 @@ def command(common: Common, prune: bool, yes: bool, break_lock: bool) -> None:
         if not any(r.pending for r in preview) and not break_lock:
             sys.exit(EXIT_OK)
         click.confirm("Apply these changes?", abort=True, err=True)
+        options.skip_coverage_check = True  # the preview checked (and showed) it
     with stop_on_interrupt(options.stop), progress_display(options, common.quiet):
         results = run(catalog, digests, options, apply=True)
+    if not yes:
+        _carry_coverage(preview, results)
     show(results, common.output, quiet=common.quiet)
     for result in results:
         if not result.error:

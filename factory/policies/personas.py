@@ -380,6 +380,8 @@ def data_scientist_statements(
 def publisher_statements(launch_role_arn: Any) -> list[Statement]:
     """Publish products, constraints and shares; upload templates; nothing else."""
     catalog = "arn:${AWS::Partition}:catalog:${AWS::Region}:${AWS::AccountId}:"
+    # the bootstrap StackSet's default name (portfolio models, Bootstrap.stack_set_name)
+    stack_set = "studio-catalog-bootstrap"
     return [
         *_scoped_pair(
             "servicecatalog",
@@ -435,5 +437,29 @@ def publisher_statements(launch_role_arn: Any) -> list[Statement]:
             Effect=Allow,
             Action=actions("ssm", "GetParameter", "GetParameters"),
             Resource=[arns.regional("ssm", "parameter" + naming.BOOTSTRAP_SSM_PREFIX + "/*")],
+        ),
+        Statement(
+            # The coverage check after a plan (factory/publish/coverage.py): which shared
+            # accounts have a bootstrap stack instance. Only the bootstrap StackSet (its
+            # default name, environment `bootstrap.stack_set_name`; SAR: stackset/Name:Id).
+            Sid="ReadBootstrapStackInstances",
+            Effect=Allow,
+            Action=actions("cloudformation", "ListStackInstances"),
+            Resource=[arns.regional("cloudformation", f"stackset/{stack_set}:*")],
+        ),
+        Statement(
+            # The accounts below a shared OU or organization (factory.rollout.state's
+            # reader). Organizations ARNs name the management account and organization id,
+            # unknown here; these reads accept "*" (DescribeOrganization, ListRoots: only "*").
+            Sid="ReadTheAccountsOfSharedOrganizationNodesHasNoResourceScope",
+            Effect=Allow,
+            Action=actions(
+                "organizations",
+                "DescribeOrganization",
+                "ListRoots",
+                "ListAccountsForParent",
+                "ListOrganizationalUnitsForParent",
+            ),
+            Resource=["*"],
         ),
     ]

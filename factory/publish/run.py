@@ -51,6 +51,8 @@ class RegionResult:
     outcome: Outcome | None = None
     #: Ctrl-C stopped the run between two changes
     interrupted: bool = False
+    #: share targets without the bootstrap stack (factory.publish.coverage); never an error
+    coverage_warnings: list[str] = field(default_factory=list)
 
     @property
     def pending(self) -> bool:
@@ -90,6 +92,8 @@ class Options:
     lock_ttl_s: float = DEFAULT_TTL_S
     skip_environment_check: bool = False
     skip_quota_check: bool = False
+    #: no bootstrap coverage check (factory.publish.coverage), no CloudFormation call
+    skip_coverage_check: bool = False
     #: set by Ctrl-C: every region stops between two changes
     stop: threading.Event = field(default_factory=threading.Event)
     #: the caller's wording of known errors (credentials, endpoints): the CLI's one style
@@ -253,7 +257,21 @@ def run(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+    if not options.skip_coverage_check and not options.stop.is_set():
+        _coverage(catalog, results, options)
     return results
+
+
+def _coverage(catalog: Catalog, results: list[RegionResult], options: Options) -> None:
+    """The bootstrap coverage of the shares in each region planned without an error."""
+    from factory.publish import coverage
+
+    checked = [r for r in results if r.error is None]
+    if not checked:
+        return
+    found, _ = coverage.check(catalog, [r.region for r in checked], options.profile)
+    for result in checked:
+        result.coverage_warnings.extend(found.get(result.region, []))
 
 
 def _wait(future: Future[Any]) -> Any:

@@ -432,7 +432,11 @@ def test_resources_follow_the_sar(committed: dict[str, Any]) -> None:
         f"{CATALOG}:product/{PRODUCT_ID}",
     ]
     assert arns("servicecatalog:UpdateProvisionedProduct") == ["*"]
-    assert arns("cloudformation:GetTemplateSummary") == ["*"]  # stack types: no stack yet
+    # Stack types: no stack yet; the one StackSet of this world is the bootstrap's.
+    assert arns("cloudformation:GetTemplateSummary") == [
+        "arn:aws:cloudformation:us-east-1:123456789012:stackset/studio-catalog-bootstrap:"
+        "0a1b2c3d-0000-4000-8000-00000000000d"
+    ]
     assert arns("s3:ListBucket") == [f"arn:aws:s3:::{bucket}"]
     assert arns("ssm:GetParameter") == [
         f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{TEMPLATE_BUCKET_SSM_PARAMETER}"

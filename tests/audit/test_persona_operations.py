@@ -108,10 +108,12 @@ def catalog_yaml(stage: dict[str, Any]) -> str:
     )
     ou_share = (
         "\n      organization_nodes:\n        - type: ORGANIZATIONAL_UNIT\n"
-        "          value: ou-abcd-11111111"
+        f"          value: {stage.get('ou', 'ou-abcd-11111111')}"
         if stage.get("ou_share", True)
         else ""
     )
+    if stage.get("organization"):
+        ou_share += f"\n        - type: ORGANIZATION\n          value: {stage['organization']}"
     extra = (
         """
   - id: extra
@@ -236,6 +238,31 @@ def drive_publisher(aws: LocalAWS, root: Path) -> None:
     publish(root)  # a crashed run's expired lock is taken over; a second portfolio is made
     write_stage(root, {"cost_center": "CC-1", "products": ["alpha", "beta"], "ou_share": False})
     publish(root, "--prune")  # its share, principal, then the portfolio; in-use search
+    # Until now no bootstrap StackSet: the coverage check stopped at ListStackInstances.
+    organization, ou = bootstrap_stack_set(aws)
+    write_stage(root, {"products": ["alpha", "beta"], "ou": ou, "organization": organization})
+    invoke(root, "plan")  # coverage: stack instances, accounts of the OU and of the root
+
+
+def bootstrap_stack_set(aws: LocalAWS) -> tuple[str, str]:
+    """Set up (default session, not recorded): an organization with one OU and one account,
+    and the bootstrap StackSet without instances (factory.publish.coverage reads it)."""
+    org = aws.client("organizations")
+    organization = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    root = org.list_roots()["Roots"][0]["Id"]
+    ou = org.create_organizational_unit(ParentId=root, Name="ml")["OrganizationalUnit"]["Id"]
+    account = org.create_account(AccountName="ml", Email="ml@example.com")
+    account_id = account["CreateAccountStatus"]["AccountId"]
+    org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=ou)
+    body = "Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n"
+    aws.client("cloudformation").create_stack_set(
+        StackSetName="studio-catalog-bootstrap",
+        TemplateBody=body,
+        PermissionModel="SERVICE_MANAGED",
+        AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False},
+        CallAs="SELF",
+    )
+    return organization, ou
 
 
 @pytest.fixture(scope="module")

@@ -233,7 +233,7 @@ def test_every_step_has_the_documented_json_shape(
     assert result.exit_code == 2
     regions = json.loads(result.output)
     assert [set(r) for r in regions] == [
-        {"region", "changes", "warnings", "failures", "error", "interrupted"}
+        {"region", "changes", "warnings", "coverage_warnings", "failures", "error", "interrupted"}
     ]
     changes = regions[0]["changes"]
     assert changes and all(

@@ -101,6 +101,8 @@ SERVICE_CATALOG_PRINCIPAL = "servicecatalog.amazonaws.com"
 
 #: Sample identifiers for the SAR's ARN placeholders (catalog ids have 13 characters).
 PORTFOLIO_ID = "port-abcdefghijklm"
+STACK_SET_NAME = "studio-catalog-bootstrap"
+STACK_SET_ID = "0a1b2c3d-0000-4000-8000-00000000000d"
 PRODUCT_ID = "prod-abcdefghijklm"
 TEMPLATE_OBJECT = "studio-domain/" + "0" * 64 + ".yaml"
 #: IAM Identity Center identity store (botocore model identitystore: IdentityStoreId
@@ -224,6 +226,9 @@ def account_of(bootstrap: Mapping[str, Any]) -> Account:
             "GroupId": GROUP_ID,
             "UserId": USER_ID,
             "MembershipId": MEMBERSHIP_ID,
+            # The bootstrap StackSet (factory.rollout), read by the publisher's coverage check.
+            "StackSetName": STACK_SET_NAME,
+            "Id": STACK_SET_ID,
         }
     )
 
