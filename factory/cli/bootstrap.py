@@ -2,8 +2,8 @@
 region the portfolios reach, as one CloudFormation StackSet (factory.rollout).
 
 Exit status: 0 done (plan: nothing to change), 2 changes pending (plan), 1 error or a failed
-instance, 130 interrupted. `--output json` prints one object on stdout (README, "Many
-accounts").
+instance (status: also a DRIFTED one or a failed `--detect-drift`), 130 interrupted.
+`--output json` prints one object on stdout (README, "Many accounts").
 """
 
 from __future__ import annotations
@@ -122,13 +122,13 @@ def _prepare(kwargs: dict[str, Any]) -> tuple[Any, Any]:
     return catalog, options
 
 
-def _run(catalog: Any, options: Any, *, apply: bool) -> Any:
+def _run(catalog: Any, options: Any, *, apply: bool, detect_drift: bool = False) -> Any:
     from botocore.exceptions import ClientError
 
     from factory.rollout.run import RolloutError, explain, run, settings
 
     try:
-        return run(catalog, options, apply=apply)
+        return run(catalog, options, apply=apply, detect_drift=detect_drift)
     except RolloutError as exc:
         raise UserError(exc.where, exc.what, exc.fix) from exc
     except ClientError as exc:
@@ -255,26 +255,61 @@ def deploy_command(yes: bool, **kwargs: Any) -> None:
 
 @command.command("status")
 @_options
-def status_command(**kwargs: Any) -> None:
+@click.option(
+    "--detect-drift",
+    is_flag=True,
+    help="Run a drift detection on the StackSet first (DetectStackSetDrift, a write) and wait "
+    "for it; without it status only reads.",
+)
+def status_command(detect_drift: bool, **kwargs: Any) -> None:
     """Stack instances (Status, StatusReason, DriftStatus) and the accounts and regions a
-    portfolio reaches without one. Exit 1 when one is missing, not CURRENT or DRIFTED."""
+    portfolio reaches without one. Exit 1 when one is missing, not CURRENT or DRIFTED (or
+    the drift detection failed), 130 interrupted."""
+    from factory.cli.publish import stop_on_interrupt
+
     catalog, options = _prepare(kwargs)
-    result = _run(catalog, options, apply=False)
+    if detect_drift:
+        with stop_on_interrupt(options.stop):
+            result = _run(catalog, options, apply=False, detect_drift=True)
+    else:
+        result = _run(catalog, options, apply=False)
     data = status_json(result)
+    code = _status_exit(data)
     if kwargs["output"] == "json":
         click.echo(json.dumps(data, indent=2))
-        sys.exit(EXIT_OK if healthy(data) else EXIT_ERROR)
+        sys.exit(code)
+    _show_drift_detection(data["drift_detection"])
     click.echo(f"{'account':<14}{'region':<16}{'status':<10}{'detail':<11}{'drift':<13}reason")
     for row in data["instances"]:
         click.echo(
-            f"{row['account']:<14}{row['region']:<16}{row['status']:<10}{row['detailed_status']:<11}"
-            f"{row['drift_status']:<13}{row['status_reason']}"
+            f"{row['account']:<14}{row['region']:<16}{row['status']:<10}"
+            f"{row['detailed_status']:<11}{row['drift_status']:<13}{row['status_reason']}"
         )
     for gap in data["missing"]:
         click.echo(f"missing {gap['account']}/{gap['region']} (via {gap['via'] or 'account'})")
     for what, why in data["unreachable"].items():
         click.echo(f"unreachable {what}: {why}", err=True)
-    sys.exit(EXIT_OK if healthy(data) else EXIT_ERROR)
+    sys.exit(code)
+
+
+def _status_exit(data: dict[str, Any]) -> int:
+    detection = data["drift_detection"]
+    if detection and detection["status"] == "interrupted":
+        return EXIT_INTERRUPTED
+    if detection and detection["status"] != "applied":
+        return EXIT_ERROR
+    return EXIT_OK if healthy(data) else EXIT_ERROR
+
+
+def _show_drift_detection(detection: dict[str, Any] | None) -> None:
+    if detection is None:
+        return
+    line = f"drift detection {detection['operation_id']}: {detection['operation_status']}"
+    click.echo(line, err=True)
+    if detection["status"] == "interrupted":
+        click.echo("interrupted: the drift detection goes on in AWS; re-run to see it", err=True)
+    elif detection["error"]:
+        click.echo(f"drift detection failed: {detection['error']}", err=True)
 
 
 def healthy(data: dict[str, Any]) -> bool:
@@ -296,6 +331,7 @@ def status_json(result: Any) -> dict[str, Any]:
             "detailed_status": i.detailed,
             "status_reason": i.reason,
             "drift_status": i.drift,
+            "last_drift_check": i.drift_checked or None,
         }
         for _, i in sorted(live.instances.items())
     ]
@@ -311,4 +347,19 @@ def status_json(result: Any) -> dict[str, Any]:
         "instances": instances,
         "missing": missing,
         "unreachable": dict(sorted(want.unreachable.items())),
+        "drift_detection": _drift_json(result),
+    }
+
+
+def _drift_json(result: Any) -> dict[str, Any] | None:
+    """`--detect-drift`: the DetectStackSetDrift operation and how it ended (status applied,
+    failed or interrupted); None without the flag or when there is no instance to check."""
+    done = getattr(result, "drift", None)
+    if done is None:
+        return None
+    return {
+        "operation_id": done.operation_id or done.step.operation_id,
+        "status": done.status,
+        "operation_status": done.operation_status,
+        "error": done.error,
     }

@@ -122,9 +122,12 @@ def _failed(live: LiveStackSet, key: tuple[str, str]) -> bool:
     return live.instances[key].failed
 
 
-def _token(settings: Settings, *parts: Any) -> str:
+def token(settings: Settings, *parts: Any) -> str:
     """A deterministic OperationId (pattern [a-zA-Z0-9][-a-zA-Z0-9]*, at most 128)."""
     return "studio-" + short_hash(settings.name, *parts, length=40)
+
+
+_token = token
 
 
 def _create_stack_set(settings: Settings, digest: str) -> Step:

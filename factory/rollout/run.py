@@ -22,6 +22,7 @@ from factory.portfolio import Catalog
 from factory.rollout import apply as apply_module
 from factory.rollout import plan as plan_module
 from factory.rollout import state as state_module
+from factory.rollout import steps as steps_module
 from factory.rollout.targets import Settings, Targets, settings, targets
 
 TEMPLATE_ID = "studio-catalog-bootstrap"
@@ -85,6 +86,8 @@ class Result:
     writes: int = 0
     #: operations of others (or of an earlier run) this run waited for
     waited_for: list[str] = field(default_factory=list)
+    #: `status --detect-drift`: the DetectStackSetDrift step and how it ended
+    drift: apply_module.StepResult | None = None
 
     @property
     def failed(self) -> bool:
@@ -173,12 +176,19 @@ def read(
     return org, live
 
 
-def run(catalog: Catalog, options: Options, *, apply: bool) -> Result:
+def run(catalog: Catalog, options: Options, *, apply: bool, detect_drift: bool = False) -> Result:
+    """Read and plan; `apply` runs the plan; `detect_drift` (apply False) runs a drift
+    detection on the StackSet first, then reads the instances' DriftStatus."""
     wanted, reach, digest = prepare(catalog, options)
     clients = Clients.create(options.admin_region, options.profile)
     counter = _count_calls(clients)
     org, live = read(clients, wanted, reach)
     ctx = _context(clients, wanted, digest, options)
+    drift = None
+    if detect_drift and not apply and live.exists and live.instances:
+        drift = _detect_drift(ctx, live)
+        if drift.status != "interrupted":
+            live = state_module.read_stack_set(clients.cfn, wanted)
     if apply and live.running:
         ctx.waited_for.append(live.running)
         ctx.follow(live.running)  # one operation at a time: wait, then plan what is left
@@ -189,8 +199,27 @@ def run(catalog: Catalog, options: Options, *, apply: bool) -> Result:
         ctx.administration_role_arn = _admin_role(clients, wanted)
         result.template_url = ctx.template_url
         result.outcome = apply_module.apply_plan(ctx, result.plan.steps)
+    result.drift = drift
     result.calls, result.writes, result.waited_for = counter(), ctx.writes, ctx.waited_for
     return result
+
+
+def _detect_drift(
+    ctx: apply_module.Context, live: state_module.LiveStackSet
+) -> apply_module.StepResult:
+    """One DetectStackSetDrift operation, followed to its end like a deploy step (a running
+    operation is waited out: OperationInProgressException). Its OperationId is deterministic:
+    the instances' last operations and last drift checks, so a retried or interrupted run
+    follows the detection it started, and a detection that has ended makes the next one new
+    (its LastDriftCheckTimestamp changed)."""
+    seen = sorted((k, i.last_operation, i.drift_checked) for k, i in live.instances.items())
+    step = steps_module.DetectDrift(
+        settings=ctx.settings,
+        operation_id=plan_module.token(ctx.settings, "detect-drift", seen),
+        detail=f"{len(live.instances)} instance(s)",
+    )
+    outcome = apply_module.apply_plan(ctx, [step])
+    return outcome.steps[0]
 
 
 def _context(

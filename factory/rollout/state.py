@@ -33,6 +33,8 @@ class Instance:
     reason: str
     drift: str
     last_operation: str
+    #: LastDriftCheckTimestamp (ISO 8601), "" before the first drift detection
+    drift_checked: str = ""
 
     @classmethod
     def of(cls, summary: dict[str, Any]) -> Instance:
@@ -45,6 +47,7 @@ class Instance:
             reason=summary.get("StatusReason", ""),
             drift=summary.get("DriftStatus", "NOT_CHECKED"),
             last_operation=summary.get("LastOperationId", ""),
+            drift_checked=_iso(summary.get("LastDriftCheckTimestamp")),
         )
 
     @property
@@ -54,6 +57,10 @@ class Instance:
             "PENDING",
             "RUNNING",
         )
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value or "")
 
 
 @dataclass

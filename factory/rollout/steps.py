@@ -214,3 +214,22 @@ class DeleteInstances(_InstancesStep):
 
     def apply(self, ctx: Context) -> str | None:
         return self._call(ctx, ctx.cfn.delete_stack_instances, RetainStacks=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DetectDrift(Step):
+    """DetectStackSetDrift (botocore model: StackSetName, OperationPreferences, OperationId,
+    CallAs): a DETECT_DRIFT operation over every instance; each instance's DriftStatus and
+    LastDriftCheckTimestamp are then read with ListStackInstances. Only `bootstrap status
+    --detect-drift` plans it (the StackSet and its stacks are not changed)."""
+
+    action: ClassVar[str] = "detect-drift"
+
+    def apply(self, ctx: Context) -> str | None:
+        return ctx.operation(
+            ctx.cfn.detect_stack_set_drift,
+            StackSetName=self.settings.name,
+            OperationId=self.operation_id,
+            OperationPreferences=self.settings.preferences,
+            **self.settings.call(),
+        )

@@ -31,8 +31,10 @@ reference and User Guide "StackSets concepts", "Target accounts and OUs"):
 :func:`install` replaces moto's StackSet handlers (``CloudFormationResponse``) with the small
 model below; stacks (``CreateStack``...) stay moto's. State lives on moto's CloudFormation
 backend object of the admin account and region, so moto's reset empties it too. Not modelled:
-automatic deployment to accounts that join an OU later (a re-run plans them), drift detection
-(instances report ``DriftStatus`` from :data:`BEHAVIOUR`), ``QUEUED`` operations of managed
+automatic deployment to accounts that join an OU later (a re-run plans them), drift of real
+stacks (``DetectStackSetDrift`` is an asynchronous ``DETECT_DRIFT`` operation whose verdict
+per instance comes from :data:`BEHAVIOUR` ``.drifted``; the StackSet's
+``StackSetDriftDetectionDetails`` are not reported), ``QUEUED`` operations of managed
 execution.
 """
 
@@ -42,6 +44,7 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = ["BEHAVIOUR", "Behaviour", "install", "installed", "running_operation"]
@@ -60,11 +63,14 @@ class Behaviour:
     operation_s: float = 0.0
     #: (account, region) -> StatusReason of a failing stack instance
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
-    #: DriftStatus reported for every instance (the service's default is NOT_CHECKED)
+    #: DriftStatus of an instance no drift detection has checked yet (service: NOT_CHECKED)
     drift_status: str = "NOT_CHECKED"
+    #: (account, region) a DetectStackSetDrift operation finds DRIFTED; the others IN_SYNC
+    drifted: set[tuple[str, str]] = field(default_factory=set)
 
     def reset(self) -> None:
         self.operation_s, self.failures, self.drift_status = 0.0, {}, "NOT_CHECKED"
+        self.drifted = set()
 
 
 BEHAVIOUR = Behaviour()
@@ -144,6 +150,9 @@ def running_operation(stack_set: _StackSet) -> _Operation | None:
 
 
 def _finish(stack_set: _StackSet, operation: _Operation) -> None:
+    if operation.action == "DETECT_DRIFT":
+        _finish_drift(stack_set, operation)
+        return
     failed = 0
     for account, region, ou in operation.targets:
         reason = BEHAVIOUR.failures.get((account, region))
@@ -169,6 +178,25 @@ def _finish(stack_set: _StackSet, operation: _Operation) -> None:
         if reason:
             instance["StatusReason"] = reason
     operation.status = "FAILED" if failed > operation.tolerance else "SUCCEEDED"
+
+
+def _finish_drift(stack_set: _StackSet, operation: _Operation) -> None:
+    """A drift detection checks every instance: DriftStatus (StackInstanceSummary.DriftStatus,
+    shape StackDriftStatus in botocore's cloudformation model: DRIFTED, IN_SYNC, UNKNOWN,
+    NOT_CHECKED) and LastDriftCheckTimestamp; Status and LastOperationId are left alone."""
+    checked = datetime.now(UTC)
+    for account, region, ou in operation.targets:
+        operation.results.append(
+            {"Account": account, "Region": region, "Status": "SUCCEEDED"}
+            | ({"OrganizationalUnitId": ou} if ou else {})
+        )
+        instance = stack_set.instances.get((account, region))
+        if instance is None:  # deleted meanwhile
+            continue
+        drifted = (account, region) in BEHAVIOUR.drifted
+        instance["DriftStatus"] = "DRIFTED" if drifted else "IN_SYNC"
+        instance["LastDriftCheckTimestamp"] = checked
+    operation.status = "SUCCEEDED"
 
 
 def _instance(stack_set: _StackSet, ou: str) -> dict[str, Any]:
@@ -253,7 +281,7 @@ def _start(
     )
     stack_set.operations.append(operation)
     for account, region, ou in targets:
-        if action != "DELETE":
+        if action not in ("DELETE", "DETECT_DRIFT"):
             instance = stack_set.instances.setdefault((account, region), _instance(stack_set, ou))
             instance.update(
                 Account=account,
@@ -399,11 +427,21 @@ def delete_stack_instances(self: Any) -> Any:
         return _result({"OperationId": _start(self, stack_set, "DELETE", targets)})
 
 
+def detect_stack_set_drift(self: Any) -> Any:
+    """DetectStackSetDrift (botocore model: StackSetName, OperationPreferences, OperationId,
+    CallAs; errors InvalidOperationException, OperationInProgressException,
+    StackSetNotFoundException): a DETECT_DRIFT operation over every instance."""
+    with _LOCK:
+        stack_set = _stack_set(self)
+        targets = [(a, r, _ou(stack_set, a, r)) for a, r in sorted(stack_set.instances)]
+        return _result({"OperationId": _start(self, stack_set, "DETECT_DRIFT", targets)})
+
+
 def list_stack_instances(self: Any) -> Any:
     with _LOCK:
         stack_set = _stack_set(self)
         summaries = [
-            instance | {"DriftStatus": BEHAVIOUR.drift_status}
+            {"DriftStatus": BEHAVIOUR.drift_status} | instance
             for _, instance in sorted(stack_set.instances.items())
         ]
         return _result(_page(self, summaries, 100))
@@ -464,6 +502,7 @@ HANDLERS = {
     "update_stack_instances": update_stack_instances,
     "delete_stack_instances": delete_stack_instances,
     "list_stack_instances": list_stack_instances,
+    "detect_stack_set_drift": detect_stack_set_drift,
     "describe_stack_set_operation": describe_stack_set_operation,
     "list_stack_set_operation_results": list_stack_set_operation_results,
     "list_stack_set_operations": list_stack_set_operations,

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
 import pytest
+from botocore.client import BaseClient
 from click.testing import CliRunner, Result
 
 from factory.cli.bootstrap import command
@@ -101,3 +104,103 @@ def test_deploy_without_yes_asks_first(root: tuple[Path, Org]) -> None:
     assert result.exit_code == 1  # aborted: nothing written
     assert "create-stack-set" in result.output
     assert invoke(path, "plan").exit_code == 2
+
+
+_REAL_CALL = BaseClient._make_api_call
+
+
+def _real_call(self: BaseClient, name: str, params: dict[str, Any]) -> Any:
+    return _REAL_CALL(self, name, params)
+
+
+def _operations(local_aws: LocalAWS) -> list[dict[str, str]]:
+    cfn = local_aws.client("cloudformation", region="us-east-1")
+    answer = cfn.list_stack_set_operations(StackSetName="studio-catalog-bootstrap", CallAs="SELF")
+    return list(answer["Summaries"])
+
+
+def test_status_detect_drift_all_in_sync(root: tuple[Path, Org], local_aws: LocalAWS) -> None:
+    path, _ = root
+    assert invoke(path, "deploy", "--yes").exit_code == 0
+    BEHAVIOUR.operation_s = 0.05  # the detection runs: status follows it to its end
+    result = invoke(path, "status", "--detect-drift", "--output", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {i["drift_status"] for i in data["instances"]} == {"IN_SYNC"}
+    assert all(i["last_drift_check"] for i in data["instances"])
+    detection = data["drift_detection"]
+    assert (detection["status"], detection["operation_status"]) == ("applied", "SUCCEEDED")
+    drift_ops = [op for op in _operations(local_aws) if op["Action"] == "DETECT_DRIFT"]
+    assert [op["OperationId"] for op in drift_ops] == [detection["operation_id"]]
+    assert detection["operation_id"].startswith("studio-")
+
+    again = invoke(path, "status", "--detect-drift", "--output", "json")
+    assert again.exit_code == 0, again.output
+    second = json.loads(again.stdout)["drift_detection"]["operation_id"]
+    assert second != detection["operation_id"]  # a new detection, not the old one followed
+
+
+def test_status_detect_drift_reports_a_drifted_instance_and_exits_1(
+    root: tuple[Path, Org],
+) -> None:
+    path, org = root
+    assert invoke(path, "deploy", "--yes").exit_code == 0
+    drifted = (org.accounts["b"][1], "eu-west-1")
+    BEHAVIOUR.drifted.add(drifted)
+    result = invoke(path, "status", "--detect-drift", "--output", "json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    status = {(i["account"], i["region"]): i["drift_status"] for i in data["instances"]}
+    assert status.pop(drifted) == "DRIFTED"
+    assert set(status.values()) == {"IN_SYNC"}
+    assert all(i["status"] == "CURRENT" for i in data["instances"])  # drift alone fails it
+
+    table = invoke(path, "status", "--detect-drift")
+    assert table.exit_code == 1
+    row = next(
+        line
+        for line in table.stdout.splitlines()
+        if line.startswith(drifted[0]) and drifted[1] in line
+    )
+    assert "DRIFTED" in row
+    assert "drift detection studio-" in table.stderr
+
+
+def test_status_detect_drift_waits_for_a_running_operation(
+    root: tuple[Path, Org], local_aws: LocalAWS
+) -> None:
+    path, _ = root
+    assert invoke(path, "deploy", "--yes").exit_code == 0
+    BEHAVIOUR.operation_s = 0.3
+    cfn = local_aws.client("cloudformation", region="us-east-1")
+    running = cfn.update_stack_set(
+        StackSetName="studio-catalog-bootstrap", UsePreviousTemplate=True, CallAs="SELF"
+    )["OperationId"]
+    with patch("factory.rollout.apply.POLL_DELAYS_S", (0.05,)):
+        result = invoke(path, "status", "--detect-drift", "--output", "json")
+    assert result.exit_code == 0, result.output
+    actions = [op["Action"] for op in reversed(_operations(local_aws))]
+    assert actions[-2:] == ["UPDATE", "DETECT_DRIFT"]
+    assert _operations(local_aws)[1]["OperationId"] == running
+    data = json.loads(result.stdout)
+    assert data["drift_detection"]["operation_status"] == "SUCCEEDED"
+    assert {i["drift_status"] for i in data["instances"]} == {"IN_SYNC"}
+
+
+def test_status_without_the_flag_starts_no_drift_detection(
+    root: tuple[Path, Org], local_aws: LocalAWS
+) -> None:
+    path, org = root
+    assert invoke(path, "deploy", "--yes").exit_code == 0
+    BEHAVIOUR.drifted.add((org.workload, "us-east-1"))
+    before = _operations(local_aws)
+    with patch("botocore.client.BaseClient._make_api_call", autospec=True) as spy:
+        spy.side_effect = _real_call
+        result = invoke(path, "status", "--output", "json")
+    assert result.exit_code == 0, result.output
+    called = {c.args[1] for c in spy.call_args_list}
+    assert "DetectStackSetDrift" not in called and "ListStackInstances" in called
+    assert _operations(local_aws) == before  # no write: status stays read-only
+    data = json.loads(result.stdout)
+    assert data["drift_detection"] is None
+    assert {i["drift_status"] for i in data["instances"]} == {"NOT_CHECKED"}
