@@ -263,6 +263,56 @@ class Progress:
         return advance
 
 
+def run_steps(
+    aws: Clients,
+    target: Any,
+    steps: list[Any],
+    *,
+    concurrency: int,
+    stop: threading.Event,
+    wait: bool,
+    timeout: float,
+    labels: tuple[str, str | None],
+    stopping: str,
+) -> Any:
+    """Apply `steps` with the runner (bounded concurrency, slot-free retries, Ctrl-C), then
+    follow what was accepted to its end unless `wait` is off or the run was stopped.
+
+    `labels`: the progress bars of the two phases (none for the second when None);
+    `stopping`: what the first Ctrl-C says. Returns the runner's Outcome."""
+    from factory.users import runner, watch
+    from factory.users.steps import Context, failed
+
+    context = Context(aws.sc_once, target)
+    applying, settling = labels
+    with stop_on_interrupt(stop, stopping), Progress() as bar:
+        outcome = runner.run_all(
+            steps,
+            lambda step: step.apply(context),
+            failed,
+            concurrency=concurrency,
+            should_stop=stop.is_set,
+            on_done=bar.task(applying, len(steps)),
+        )
+        accepted = [r for r in outcome.results if r is not None]
+        if wait and not stop.is_set():
+            on_settled = bar.task(settling, len(watch.pending(accepted))) if settling else None
+            watch.settle(
+                aws.sc, accepted, timeout_s=timeout, should_stop=stop.is_set, on_settled=on_settled
+            )
+    return outcome
+
+
+def with_not_attempted(steps: list[Any], outcome: Any) -> list[Result]:
+    """One result per step: a step the stop came before is `not attempted`."""
+    from factory.users.provision import Result
+
+    return [
+        result or Result(step.person, step.name, "not attempted", "stopped before")
+        for step, result in zip(steps, outcome.results, strict=True)
+    ]
+
+
 # --- output -----------------------------------------------------------------------------------
 
 STATUS_ORDER = (

@@ -178,33 +178,17 @@ def _apply(
 ) -> Outcome[Result] | None:
     if not steps:
         return None
-    from factory.users import runner, watch
-    from factory.users.steps import Context, failed
-
-    context = Context(aws.sc_once, common.target(aws.sc, where))
-    with (
-        common.stop_on_interrupt(stop, "no new launch starts; those in flight finish"),
-        common.Progress() as bar,
-    ):
-        outcome = runner.run_all(
-            steps,
-            lambda step: step.apply(context),
-            failed,
-            concurrency=concurrency,
-            should_stop=stop.is_set,
-            on_done=bar.task("launching", len(steps)),
-        )
-        launched = [r for r in outcome.results if r is not None]
-        if wait and not stop.is_set():
-            waiting = watch.pending(launched)
-            watch.settle(
-                aws.sc,
-                launched,
-                timeout_s=timeout,
-                should_stop=stop.is_set,
-                on_settled=bar.task("provisioning", len(waiting)),
-            )
-    return outcome
+    return common.run_steps(  # type: ignore[no-any-return]
+        aws,
+        common.target(aws.sc, where),
+        steps,
+        concurrency=concurrency,
+        stop=stop,
+        wait=wait,
+        timeout=timeout,
+        labels=("launching", "provisioning"),
+        stopping="no new launch starts; those in flight finish",
+    )
 
 
 def _merge(planned: list[Planned], outcome: Outcome[Result] | None) -> list[Result]:

@@ -140,27 +140,15 @@ def _apply(
     wait: bool,
     timeout: float,
 ) -> list[Result]:
-    from factory.users import runner, watch
-    from factory.users.provision import Result
-    from factory.users.steps import Context, failed
-
-    context = Context(aws.sc_once, common.target(aws.sc, where))
-    with (
-        common.stop_on_interrupt(stop, "no new change starts; those in flight finish"),
-        common.Progress() as bar,
-    ):
-        outcome = runner.run_all(
-            steps,
-            lambda step: step.apply(context),
-            failed,
-            concurrency=concurrency,
-            should_stop=stop.is_set,
-            on_done=bar.task("syncing", len(steps)),
-        )
-        done = [r for r in outcome.results if r is not None]
-        if wait and not stop.is_set():
-            watch.settle(aws.sc, done, timeout_s=timeout, should_stop=stop.is_set)
-    return [
-        result or Result(step.person, step.name, "not attempted", "stopped before")
-        for step, result in zip(steps, outcome.results, strict=True)
-    ]
+    outcome = common.run_steps(
+        aws,
+        common.target(aws.sc, where),
+        steps,
+        concurrency=concurrency,
+        stop=stop,
+        wait=wait,
+        timeout=timeout,
+        labels=("syncing", None),
+        stopping="no new change starts; those in flight finish",
+    )
+    return common.with_not_attempted(steps, outcome)
