@@ -8,7 +8,6 @@ instance (status: also a DRIFTED one or a failed `--detect-drift`), 130 interrup
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from collections.abc import Callable
@@ -18,7 +17,16 @@ from typing import Any
 import click
 
 from factory.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PENDING, UserError
-from factory.cli.options import Common, apply_endpoint, check_profile, resolve_regions
+from factory.cli.options import (
+    Common,
+    apply_endpoint,
+    check_profile,
+    decorate,
+    env_option,
+    output_option,
+    portfolios_option,
+    resolve_regions,
+)
 
 TEMPLATE = Path("launch/studio-catalog-bootstrap.yaml")
 F = Callable[..., Any]
@@ -26,9 +34,7 @@ F = Callable[..., Any]
 
 def _options(function: F) -> F:
     decorators = [
-        click.option(
-            "--env", required=True, help="Environment (portfolios/environments/<env>.yaml)."
-        ),
+        env_option(),
         click.option(
             "--region",
             "regions",
@@ -40,12 +46,7 @@ def _options(function: F) -> F:
             default=None,
             help="Region the StackSet lives in (default: the first target region).",
         ),
-        click.option(
-            "--portfolios",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("portfolios"),
-            show_default=True,
-        ),
+        portfolios_option(),
         click.option(
             "--template",
             type=click.Path(dir_okay=False, path_type=Path),
@@ -58,9 +59,7 @@ def _options(function: F) -> F:
             default=None,
             help="SELF (management account) or DELEGATED_ADMIN (default: bootstrap.call_as).",
         ),
-        click.option(
-            "--output", type=click.Choice(["table", "json"]), default="table", show_default=True
-        ),
+        output_option(),
         click.option(
             "--bucket",
             default=None,
@@ -72,13 +71,7 @@ def _options(function: F) -> F:
         click.option("--quiet", "-q", is_flag=True, help="Only errors and the summary."),
     ]
 
-    @functools.wraps(function)
-    def wrapper(**kwargs: Any) -> Any:
-        return function(**kwargs)
-
-    for decorator in reversed(decorators):
-        wrapper = decorator(wrapper)
-    return wrapper
+    return decorate(function, decorators)
 
 
 def _prepare(kwargs: dict[str, Any]) -> tuple[Any, Any]:

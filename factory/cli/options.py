@@ -34,12 +34,54 @@ class Common:
     skip_coverage_check: bool = False
 
 
+# --- options several command groups share (plan/publish, users, bootstrap) ------------------
+
+
+def env_option() -> Callable[[F], F]:
+    return click.option(
+        "--env", required=True, help="Environment (portfolios/environments/<env>.yaml)."
+    )
+
+
+def portfolios_option() -> Callable[[F], F]:
+    return click.option(
+        "--portfolios",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("portfolios"),
+        show_default=True,
+    )
+
+
+def templates_option() -> Callable[[F], F]:
+    return click.option(
+        "--templates",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("templates"),
+        show_default=True,
+    )
+
+
+def output_option(help: str | None = None) -> Callable[[F], F]:
+    return click.option(
+        "--output",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help=help,
+    )
+
+
+def decorate(function: F, decorators: list[Callable[[F], F]]) -> F:
+    """Apply `decorators` so that they show in `--help` in the order given."""
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
 def common_options(function: F) -> F:
     """Decorate a command with the shared options; it receives them as `common: Common`."""
     decorators = [
-        click.option(
-            "--env", required=True, help="Environment (portfolios/environments/<env>.yaml)."
-        ),
+        env_option(),
         click.option(
             "--region",
             "regions",
@@ -47,25 +89,9 @@ def common_options(function: F) -> F:
             help="Region to publish to; repeat for several (default: the environment's "
             "`regions`, else the profile's region).",
         ),
-        click.option(
-            "--portfolios",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("portfolios"),
-            show_default=True,
-        ),
-        click.option(
-            "--templates",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("templates"),
-            show_default=True,
-        ),
-        click.option(
-            "--output",
-            type=click.Choice(["table", "json"]),
-            default="table",
-            show_default=True,
-            help="json: the documented shape on stdout (README, Publishing).",
-        ),
+        portfolios_option(),
+        templates_option(),
+        output_option("json: the documented shape on stdout (README, Publishing)."),
         click.option(
             "--bucket",
             default=None,
@@ -117,9 +143,7 @@ def common_options(function: F) -> F:
         common = Common(**{name: kwargs.pop(name) for name in names})
         return function(common=common, **kwargs)
 
-    for decorator in reversed(decorators):
-        wrapper = decorator(wrapper)
-    return wrapper
+    return decorate(wrapper, decorators)
 
 
 def resolve_regions(common: Common, configured: tuple[str, ...] = ()) -> list[str]:

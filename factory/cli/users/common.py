@@ -47,31 +47,20 @@ class Where:
 
 def where_options(function: F) -> F:
     """Decorate a command with the shared options; it receives them as `where: Where`."""
+    from factory.cli.options import (
+        env_option,
+        output_option,
+        portfolios_option,
+        templates_option,
+    )
+
     options = [
-        click.option(
-            "--env", required=True, help="Environment (portfolios/environments/<env>.yaml)."
-        ),
+        env_option(),
         click.option("--region", default=None, help="Region (default: the profile's region)."),
         click.option("--profile", default=None, help="AWS profile: the cloud admin's role."),
-        click.option(
-            "--portfolios",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("portfolios"),
-            show_default=True,
-        ),
-        click.option(
-            "--templates",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("templates"),
-            show_default=True,
-        ),
-        click.option(
-            "--output",
-            type=click.Choice(["table", "json"]),
-            default="table",
-            show_default=True,
-            help="json: one object per person on stdout (README, Users).",
-        ),
+        portfolios_option(),
+        templates_option(),
+        output_option("json: one object per person on stdout (README, Users)."),
         click.option(
             "--product",
             default=USER_PROFILE_PRODUCT,
@@ -85,9 +74,9 @@ def where_options(function: F) -> F:
         where = Where(**{name: kwargs.pop(name) for name in Where.__dataclass_fields__})
         return function(where=where, **kwargs)
 
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper
+    from factory.cli.options import decorate
+
+    return decorate(wrapper, options)
 
 
 # --- AWS --------------------------------------------------------------------------------------
