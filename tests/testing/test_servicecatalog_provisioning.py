@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from factory.testing.servicecatalog import (
     parse_template,
 )
 from factory.testing.servicecatalog.parameters import effective_values, first_violation
+from tests.support.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE_TEMPLATE = (ROOT / "templates" / "studio-user-profile.yaml").read_text()
@@ -61,28 +61,6 @@ Resources:
   Bucket:
     Type: AWS::S3::Bucket
 """
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def server(clock: FakeClock) -> Iterator[ServiceCatalogServer]:
-    with ServiceCatalogServer(ServiceCatalogBackend(clock=clock)) as srv:
-        yield srv
 
 
 @pytest.fixture

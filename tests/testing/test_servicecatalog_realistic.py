@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -21,33 +20,12 @@ from factory.testing.servicecatalog import (
     ServiceCatalogBackend,
     ServiceCatalogServer,
 )
+from tests.support.clock import FakeClock
 
 TEMPLATE_URL = "https://studio-templates.s3.amazonaws.com/notebook/v1.yaml"
 LAUNCH = json.dumps({"RoleArn": "arn:aws:iam::123456789012:role/SCLaunchRole"})
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 OU = {"Type": "ORGANIZATIONAL_UNIT", "Value": "ou-abcd-11111111"}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def server(clock: FakeClock) -> Iterator[ServiceCatalogServer]:
-    with ServiceCatalogServer(ServiceCatalogBackend(clock=clock)) as srv:
-        yield srv
 
 
 @pytest.fixture

@@ -1,0 +1,22 @@
+"""Fixtures of the stand-in's own tests: one server per module on a hand-moved clock
+(each module resets and configures the backend its own way in its `backend` fixture)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from factory.testing.servicecatalog import ServiceCatalogBackend, ServiceCatalogServer
+from tests.support.clock import FakeClock
+
+
+@pytest.fixture(scope="module")
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="module")
+def server(clock: FakeClock) -> Iterator[ServiceCatalogServer]:
+    with ServiceCatalogServer(ServiceCatalogBackend(clock=clock)) as srv:
+        yield srv
