@@ -30,10 +30,10 @@ reference and User Guide "StackSets concepts", "Target accounts and OUs"):
 
 :func:`install` replaces moto's StackSet handlers (``CloudFormationResponse``) with the small
 model below; stacks (``CreateStack``...) stay moto's. State lives on moto's CloudFormation
-backend object of the admin account and region, so moto's reset empties it too. Not modelled:
-automatic deployment to accounts that join an OU later (a re-run plans them), drift of real
-stacks (``DetectStackSetDrift`` is an asynchronous ``DETECT_DRIFT`` operation whose verdict
-per instance comes from :data:`BEHAVIOUR` ``.drifted``; the StackSet's
+backend object of the admin account and region, so moto's reset empties it too. Automatic
+deployment is modelled (:func:`_auto_deploy`). Not modelled: drift of real stacks
+(``DetectStackSetDrift`` is an asynchronous ``DETECT_DRIFT`` operation whose verdict per
+instance comes from :data:`BEHAVIOUR` ``.drifted``; the StackSet's
 ``StackSetDriftDetectionDetails`` are not reported), ``QUEUED`` operations of managed
 execution.
 """
@@ -104,6 +104,10 @@ class _StackSet:
     tags: dict[str, str]
     instances: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     operations: list[_Operation] = field(default_factory=list)
+    #: automatic deployment: the accounts last seen in each target OU
+    members: dict[str, set[str]] = field(default_factory=dict)
+    #: automatic deployment: removals waiting for the running operation to end
+    pending_removals: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -133,7 +137,56 @@ def _stack_set(response: Any) -> _StackSet:
     if found is None:
         raise _error("StackSetNotFoundException", f"StackSet {name} not found")
     _settle(found)
+    _auto_deploy(response, found)
     return found
+
+
+def _auto_deploy(response: Any, stack_set: _StackSet) -> None:
+    """Automatic deployment of a service-managed StackSet: "StackSets automatically deploys
+    additional stack instances to AWS Organizations accounts that are added to a target
+    organization or organizational unit (OU) in the specified Regions. If an account is
+    removed from a target organization or OU, StackSets deletes stack instances from the
+    account" (AutoDeployment.Enabled, CloudFormation template reference). The service reacts
+    to an account joining or leaving, not to the StackSet's contents: an instance deleted by
+    hand from an account still in the OU stays deleted. The stand-in has no Organizations
+    events, so at each request it compares each target OU's accounts with those it saw last
+    and runs what changed as an operation of its own (a write of the caller meanwhile
+    answers OperationInProgressException), creates before deletes, one at a time. The
+    service does not say whether an OU reached only through an INTERSECTION filter is a
+    target; the worst case is modelled: every OU that has an instance is one, in the regions
+    of its instances."""
+    auto = stack_set.auto_deployment or {}
+    if stack_set.permission_model != "SERVICE_MANAGED" or not auto.get("Enabled"):
+        return
+    if running_operation(stack_set) is not None:
+        return  # events wait for the running operation
+    org = _organization(response)
+    management = org.org.master_account_id if org.org else None
+    regions_of: dict[str, set[str]] = {}
+    for (_, region), instance in stack_set.instances.items():
+        if instance.get("OrganizationalUnitId"):
+            regions_of.setdefault(instance["OrganizationalUnitId"], set()).add(region)
+    joined: list[tuple[str, str, str]] = []
+    left: list[tuple[str, str, str]] = []
+    for ou, regions in sorted(regions_of.items()):
+        now = set(_ou_accounts(org, ou)) - {management}
+        before = stack_set.members.setdefault(ou, now)
+        joined += [(a, r, ou) for a in sorted(now - before) for r in sorted(regions)]
+        left += [(a, r, ou) for a in sorted(before - now) for r in sorted(regions)]
+        stack_set.members[ou] = now
+    for gone in set(stack_set.members) - set(regions_of):
+        del stack_set.members[gone]
+    joined = [t for t in joined if (t[0], t[1]) not in stack_set.instances]
+    left = [t for t in left if (t[0], t[1]) in stack_set.instances]
+    if joined:
+        _begin(stack_set, "CREATE", joined, f"auto-deployment-{next(_COUNTER)}", 0)
+    if left:  # after the creates: the service runs one operation at a time
+        stack_set.pending_removals.extend(left)
+    if stack_set.pending_removals and running_operation(stack_set) is None:
+        removals, stack_set.pending_removals = stack_set.pending_removals, []
+        removals = [t for t in removals if (t[0], t[1]) in stack_set.instances]
+        if removals:
+            _begin(stack_set, "DELETE", removals, f"auto-deployment-{next(_COUNTER)}", 0)
 
 
 def _settle(stack_set: _StackSet) -> None:
@@ -270,12 +323,22 @@ def _start(
     operation_id = response._get_param("OperationId") or f"op-{next(_COUNTER)}"
     if any(op.operation_id == operation_id for op in stack_set.operations):
         raise _error("OperationIdAlreadyExistsException", f"{operation_id} already exists")
+    return _begin(stack_set, action, targets, operation_id, _tolerance(response, len(targets)))
+
+
+def _begin(
+    stack_set: _StackSet,
+    action: str,
+    targets: list[tuple[str, str, str]],
+    operation_id: str,
+    tolerance: int,
+) -> str:
     now = time.monotonic()
     operation = _Operation(
         operation_id,
         action,
         targets,
-        _tolerance(response, len(targets)),
+        tolerance,
         started=now,
         done_at=now + BEHAVIOUR.operation_s,
     )
@@ -318,7 +381,7 @@ def create_stack_set(self: Any) -> Any:
             arn=generate_stackset_arn(stack_set_id, self.region, self.current_account),
             body=body,
             description=self._get_param("Description") or "",
-            parameters=_parameters(self._get_param("Parameters", []), {}),
+            parameters=_parameters(self._get_param("Parameters", []), {}, body),
             permission_model=self._get_param("PermissionModel") or "SELF_MANAGED",
             auto_deployment=self._get_params().get("AutoDeployment"),
             admin_role=self._get_param("AdministrationRoleARN"),
@@ -328,15 +391,65 @@ def create_stack_set(self: Any) -> Any:
         return _result({"StackSetId": stack_set_id})
 
 
-def _parameters(given: list[dict[str, Any]], previous: dict[str, str]) -> dict[str, str]:
+def _parameters(given: list[dict[str, Any]], previous: dict[str, str], body: str) -> dict[str, str]:
+    """Every parameter of the template: a given value, the previous one (UsePreviousValue),
+    else the template's Default. "If you don't specify a key and value for a particular
+    parameter, CloudFormation uses the default value that's specified in your template"
+    (botocore's cloudformation model, Parameter.ParameterKey): an update that omits a
+    parameter resets it, it does not keep the previous value. A parameter with neither is
+    refused as CloudFormation refuses it."""
+    declared = _template_parameters(body)
     values: dict[str, str] = {}
     for parameter in given:
         key = parameter["ParameterKey"]
+        if declared is not None and key not in declared:
+            raise _error("ValidationError", f"Parameters: [{key}] do not exist in the template")
         if parameter.get("UsePreviousValue"):
             values[key] = previous.get(key, "")
         else:
             values[key] = parameter.get("ParameterValue", "")
-    return values
+    missing = []
+    for key, default in (declared or {}).items():
+        if key in values:
+            continue
+        if default is None:
+            missing.append(key)
+        else:
+            values[key] = default
+    if missing:
+        raise _error("ValidationError", f"Parameters: [{', '.join(missing)}] must have values")
+    return dict(sorted(values.items()))
+
+
+def _template_parameters(body: str) -> dict[str, str | None] | None:
+    """The template's parameters and their defaults (None: no Default); None when the body is
+    not a template (then parameters are taken as given)."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    try:
+        document = yaml.load(body, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    declared = document.get("Parameters") or {}
+    return {
+        str(key): (None if "Default" not in spec else _text(spec["Default"]))
+        for key, spec in declared.items()
+        if isinstance(spec, dict)
+    }
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 def describe_stack_set(self: Any) -> Any:
@@ -362,6 +475,8 @@ def describe_stack_set(self: Any) -> Any:
 
 
 def update_stack_set(self: Any) -> Any:
+    """UpdateStackSet: the request is validated (template, parameters, permission model)
+    before its operation starts, so a refused update changes nothing."""
     with _LOCK:
         stack_set = _stack_set(self)
         regions = self._get_param("Regions", [])
@@ -372,20 +487,34 @@ def update_stack_set(self: Any) -> Any:
             else sorted(stack_set.instances)
         )
         targets = [(a, r, _ou(stack_set, a, r)) for a, r in keys]
-        operation_id = _start(self, stack_set, "UPDATE", targets)
-        url = self._get_param("TemplateURL")
-        if url:
-            stack_set.body = self._get_stack_from_s3_url(url)
+        body = stack_set.body
+        if self._get_param("TemplateURL"):
+            body = self._get_stack_from_s3_url(self._get_param("TemplateURL"))
         elif self._get_param("TemplateBody"):
-            stack_set.body = self._get_param("TemplateBody")
+            body = self._get_param("TemplateBody")
+        given = self._get_param("Parameters", [])
+        parameters = _parameters(given, stack_set.parameters, body)
+        model = _permission_model(self, stack_set)
+        operation_id = _start(self, stack_set, "UPDATE", targets)
+        stack_set.body, stack_set.parameters, stack_set.permission_model = body, parameters, model
         if self._get_param("Description") is not None:
             stack_set.description = self._get_param("Description")
-        given = self._get_param("Parameters", [])
-        if given:
-            stack_set.parameters = _parameters(given, stack_set.parameters)
         if self._get_params().get("AutoDeployment") is not None:
             stack_set.auto_deployment = self._get_params()["AutoDeployment"]
         return _result({"OperationId": operation_id})
+
+
+def _permission_model(response: Any, stack_set: _StackSet) -> str:
+    """ "You cannot modify PermissionModel if there are stack instances associated with your
+    stack set" (botocore's cloudformation model, UpdateStackSetInput.PermissionModel)."""
+    wanted = response._get_param("PermissionModel") or stack_set.permission_model
+    if wanted != stack_set.permission_model and stack_set.instances:
+        raise _error(
+            "ValidationError",
+            "You cannot modify PermissionModel if there are stack instances associated with "
+            "your stack set",
+        )
+    return str(wanted)
 
 
 def _ou(stack_set: _StackSet, account: str, region: str) -> str:
