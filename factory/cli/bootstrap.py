@@ -207,12 +207,23 @@ def plan_command(**kwargs: Any) -> None:
     """Instances to create, retry or delete and parameter changes; exit 2 when pending."""
     catalog, options = _prepare(kwargs)
     result = _run(catalog, options, apply=False)
+    _refuse_blocked(catalog, result)
     data = result_json(result, options)
     if kwargs["output"] == "json":
         click.echo(json.dumps(data, indent=2))
     else:
         _show_plan(data, kwargs["quiet"])
     sys.exit(EXIT_PENDING if result.plan.pending else EXIT_OK)
+
+
+def _refuse_blocked(catalog: Any, result: Any) -> None:
+    """A change no StackSet operation can make (a permission-model change with instances):
+    an error naming the environment file's field and the way over, before any write."""
+    from factory.rollout.run import blocked_error
+
+    if result.plan.blocked:
+        error = blocked_error(catalog, result.plan.blocked[0])
+        raise UserError(error.where, error.what, error.fix)
 
 
 @command.command("deploy")
@@ -225,6 +236,7 @@ def deploy_command(yes: bool, **kwargs: Any) -> None:
     catalog, options = _prepare(kwargs)
     if not yes:
         preview = _run(catalog, options, apply=False)
+        _refuse_blocked(catalog, preview)
         if not preview.plan.pending:
             _show_plan(result_json(preview, options), kwargs["quiet"])
             sys.exit(EXIT_OK)
@@ -282,6 +294,8 @@ def status_command(detect_drift: bool, **kwargs: Any) -> None:
         click.echo(f"missing {gap['account']}/{gap['region']} (via {gap['via'] or 'account'})")
     for what, why in data["unreachable"].items():
         click.echo(f"unreachable {what}: {why}", err=True)
+    for blocker in data["blocked"]:
+        click.echo(f"warning: {blocker['field']}: {blocker['what']}; {blocker['fix']}", err=True)
     sys.exit(code)
 
 
@@ -340,6 +354,7 @@ def status_json(result: Any) -> dict[str, Any]:
         "instances": instances,
         "missing": missing,
         "unreachable": dict(sorted(want.unreachable.items())),
+        "blocked": [vars(b) for b in result.plan.blocked],
         "drift_detection": _drift_json(result),
     }
 

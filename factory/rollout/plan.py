@@ -55,6 +55,7 @@ class Plan:
     desired: Desired
     live: LiveStackSet
     warnings: list[str] = field(default_factory=list)
+    blocked: list[Blocker] = field(default_factory=list)
 
     @property
     def pending(self) -> bool:
@@ -95,6 +96,9 @@ def plan(
     settings: Settings, targets: Targets, org: Organization, live: LiveStackSet, digest: str
 ) -> Plan:
     want = desired(targets, org, settings)
+    blocked = blockers(settings, live)
+    if blocked:  # nothing else is planned: every later step assumes the new model
+        return Plan([], want, live, blocked=blocked)
     steps: list[Step] = []
     updating = False
     if not live.exists:
@@ -118,6 +122,46 @@ def plan(
     return Plan(steps, want, live, warnings)
 
 
+def _model_changes(settings: Settings, live: LiveStackSet) -> bool:
+    return bool(live.permission_model) and live.permission_model != settings.permission_model
+
+
+def blockers(settings: Settings, live: LiveStackSet) -> list[Blocker]:
+    """What no plan can do. "You cannot modify PermissionModel if there are stack instances
+    associated with your stack set" (botocore's cloudformation model,
+    UpdateStackSetInput.PermissionModel). A second StackSet beside the first cannot help:
+    the bootstrap's named roles and SSM parameters exist once per account and region. The
+    way over keeps every stack: detach the instances (DeleteStackInstances with
+    RetainStacks), then import the stacks into a StackSet of the new model
+    (ImportStacksToStackSet); the README gives the commands."""
+    if not (_model_changes(settings, live) and live.instances):
+        return []
+    return [
+        Blocker(
+            field="bootstrap.permission_model",
+            what=(
+                f"StackSet {settings.name} is {live.permission_model} with "
+                f"{len(live.instances)} stack instance(s); CloudFormation cannot change the "
+                f"permission model of a StackSet that has instances"
+            ),
+            fix=(
+                f"keep permission_model: {live.permission_model}, or move the stacks to "
+                f"{settings.permission_model} as the README's 'Changing the permission "
+                "model' shows (retain the stacks, then import them into a new StackSet)"
+            ),
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """A change the plan cannot make; the commands that write refuse, naming the fix."""
+
+    field: str
+    what: str
+    fix: str
+
+
 def _failed(live: LiveStackSet, key: tuple[str, str]) -> bool:
     return live.instances[key].failed
 
@@ -133,18 +177,21 @@ _token = token
 def _create_stack_set(settings: Settings, digest: str) -> Step:
     return CreateStackSet(
         settings=settings,
-        operation_id=_token(settings, "create-stack-set", digest, settings.parameters),
+        operation_id=_token(settings, "create-stack-set", digest, settings.template_values()),
         detail=f"{settings.permission_model}, template {digest[:12]}",
-        new={"parameters": settings.parameters, "template": digest},
+        new={"parameters": settings.template_values(), "template": digest},
     )
 
 
 def _update_stack_set(settings: Settings, live: LiveStackSet, digest: str) -> Step | None:
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
-    for key, value in sorted(settings.parameters.items()):
-        if live.parameters.get(key) != value:
-            old[f"parameter {key}"], new[f"parameter {key}"] = live.parameters.get(key), value
+    for key, value in settings.template_values().items():
+        # a parameter the StackSet does not list has its template default (Parameter doc)
+        have = live.parameters.get(key, settings.defaults.get(key))
+        if have != value:
+            label = f"parameter {key}" + ("" if key in settings.parameters else " (default)")
+            old[label], new[label] = have, value
     if live.digest != digest:
         old["template"], new["template"] = live.digest or None, digest
     if settings.service_managed and live.auto_deployment != auto_deployment(settings):
@@ -152,7 +199,7 @@ def _update_stack_set(settings: Settings, live: LiveStackSet, digest: str) -> St
             live.auto_deployment,
             auto_deployment(settings),
         )
-    if live.permission_model and live.permission_model != settings.permission_model:
+    if _model_changes(settings, live):
         old["permission_model"], new["permission_model"] = (
             live.permission_model,
             settings.permission_model,

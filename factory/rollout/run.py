@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,10 +94,11 @@ class Result:
         return bool(self.outcome and (self.outcome.failures or self.outcome.interrupted))
 
 
-def template_parameters(path: Path) -> set[str]:
-    """The template's parameter names. Only the top-level `Parameters` keys are needed, so a
-    YAML loader that ignores CloudFormation's short-form tags (!Ref, !Sub...) is enough: it
-    avoids importing cfn-lint's decoder (~0.6 s, factory.cfn_yaml) on every plan."""
+def template_parameters(path: Path) -> dict[str, str | None]:
+    """The template's parameters and their Default as CloudFormation passes it (a string;
+    None: no Default). Only the top-level `Parameters` section is needed, so a YAML loader
+    that ignores CloudFormation's short-form tags (!Ref, !Sub...) is enough: it avoids
+    importing cfn-lint's decoder (~0.6 s, factory.cfn_yaml) on every plan."""
     import yaml
 
     class _Loader(yaml.SafeLoader):
@@ -105,7 +106,17 @@ def template_parameters(path: Path) -> set[str]:
 
     _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
     document = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    return set(((document or {}).get("Parameters") or {}).keys())
+    declared = (document or {}).get("Parameters") or {}
+    return {name: _default(spec) for name, spec in declared.items()}
+
+
+def _default(spec: Any) -> str | None:
+    if not isinstance(spec, dict) or "Default" not in spec:
+        return None
+    value = spec["Default"]
+    if isinstance(value, list):  # CommaDelimitedList
+        return ",".join(str(v) for v in value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def prepare(catalog: Catalog, options: Options) -> tuple[Settings, Targets, str]:
@@ -114,16 +125,27 @@ def prepare(catalog: Catalog, options: Options) -> tuple[Settings, Targets, str]
     wanted = settings(catalog, options.regions, options.call_as)
     reach = targets(catalog, options.regions)
     known = template_parameters(options.template)
-    unknown = sorted(set(wanted.parameters) - known)
+    unknown = sorted(set(wanted.parameters) - set(known))
     if unknown:
         raise RolloutError(
             f"{catalog.environment_file}: bootstrap.parameters",
             f"{', '.join(unknown)} is not a parameter of {options.template.name}",
             f"allowed: {', '.join(sorted(known))}",
         )
+    required = sorted(k for k, v in known.items() if v is None and k not in wanted.parameters)
+    if required:
+        raise RolloutError(
+            f"{catalog.environment_file}: bootstrap.parameters",
+            f"{', '.join(required)} has no default in {options.template.name}",
+            "give it a value under bootstrap.parameters",
+        )
     if wanted.call_as == "DELEGATED_ADMIN" and not wanted.service_managed:
         raise RolloutError("--call-as", "DELEGATED_ADMIN needs permission_model SERVICE_MANAGED")
-    return wanted, reach, aws.file_digest(options.template)
+    return replace(wanted, defaults=known), reach, aws.file_digest(options.template)
+
+
+def blocked_error(catalog: Catalog, blocker: plan_module.Blocker) -> RolloutError:
+    return RolloutError(f"{catalog.environment_file}: {blocker.field}", blocker.what, blocker.fix)
 
 
 def check_caller(clients: Clients, wanted: Settings, org: state_module.Organization) -> None:
@@ -194,6 +216,8 @@ def run(catalog: Catalog, options: Options, *, apply: bool, detect_drift: bool =
         ctx.follow(live.running)  # one operation at a time: wait, then plan what is left
         org, live = read(clients, wanted, reach)
     result = Result(wanted, plan_module.plan(wanted, reach, org, live, digest))
+    if apply and result.plan.blocked:
+        raise blocked_error(catalog, result.plan.blocked[0])
     if apply and result.plan.pending:
         ctx.template_url = upload(clients, options, digest)
         ctx.administration_role_arn = _admin_role(clients, wanted)

@@ -87,7 +87,7 @@ class Step:
 def _stack_set_fields(settings: Settings, ctx: Context) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "Parameters": [
-            {"ParameterKey": k, "ParameterValue": v} for k, v in sorted(settings.parameters.items())
+            {"ParameterKey": k, "ParameterValue": v} for k, v in settings.template_values().items()
         ],
         "Capabilities": CAPABILITIES,
         "Description": ctx.description,
@@ -151,6 +151,8 @@ class UpdateStackSet(Step):
             StackSetName=self.settings.name,
             OperationId=self.operation_id,
             OperationPreferences=self.settings.preferences,
+            # changes only while the StackSet has no instance (the planner checks)
+            PermissionModel=self.settings.permission_model,
             **template,
             **_stack_set_fields(self.settings, ctx),
         )

@@ -42,6 +42,15 @@ class Settings:
     preferences: dict[str, Any] = field(hash=False)
     administration_role_arn: str | None = None
     execution_role_name: str | None = None
+    #: the template's parameters and their Default (None: none), read by run.prepare
+    defaults: dict[str, str | None] = field(default_factory=dict, hash=False)
+
+    def template_values(self) -> dict[str, str]:
+        """Every template parameter's value: the environment's, else the template's Default.
+        All are sent, so a parameter removed from the environment is reset to its default
+        by name, not left to how an update treats an omitted parameter."""
+        values = {k: v for k, v in self.defaults.items() if v is not None}
+        return dict(sorted((values | self.parameters).items()))
 
     @property
     def service_managed(self) -> bool:

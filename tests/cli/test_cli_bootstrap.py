@@ -97,6 +97,30 @@ def test_an_unknown_template_parameter_is_a_user_error(root: tuple[Path, Org]) -
     assert "allowed: CloudAdminPrincipalArnPattern, LaunchRoleName" in result.output
 
 
+def test_a_permission_model_change_is_an_error_for_plan_and_deploy_and_a_warning_in_status(
+    root: tuple[Path, Org], local_aws: LocalAWS
+) -> None:
+    path, _ = root
+    assert invoke(path, "deploy", "--yes").exit_code == 0
+    env = path / "portfolios/environments/dev.yaml"
+    env.write_text(env.read_text() + "bootstrap:\n  permission_model: SELF_MANAGED\n")
+    cfn = local_aws.client("cloudformation", region=REGIONS[0])
+    before = cfn.list_stack_set_operations(StackSetName="studio-catalog-bootstrap")
+
+    for sub in ("plan", "deploy"):
+        result = invoke(path, sub, *(["--yes"] if sub == "deploy" else []))
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(f"error: {env}: bootstrap.permission_model: ")
+        assert "keep permission_model: SERVICE_MANAGED" in result.stderr
+        assert "Traceback" not in result.output
+    after = cfn.list_stack_set_operations(StackSetName="studio-catalog-bootstrap")
+    assert after["Summaries"] == before["Summaries"]  # nothing written
+
+    status = invoke(path, "status")  # status only reads: it shows the instances and warns
+    assert "CURRENT" in status.stdout
+    assert "warning: bootstrap.permission_model" in status.stderr
+
+
 def test_deploy_without_yes_asks_first(root: tuple[Path, Org]) -> None:
     path, _ = root
     args = ["deploy", "--env", "dev", "--portfolios", str(path / "portfolios"), "--bucket", BUCKET]

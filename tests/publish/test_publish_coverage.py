@@ -77,6 +77,9 @@ def test_share_to_accounts_without_instances_warns_per_target(root: Path, org: O
 def test_a_new_account_in_a_shared_ou_warns_until_bootstrap_deploy(
     root: Path, org: Org, local_aws: LocalAWS
 ) -> None:
+    """Without automatic deployment (with it, StackSets deploys to the newcomer itself:
+    tests/rollout)."""
+    write_environment(root, org, "bootstrap:\n  auto_deployment: false\n")
     assert not rollout(root, apply=True).failed
     assert warnings(plan(root)) == []
     newcomer = add_account(local_aws, org.ous["a"], "a-new")

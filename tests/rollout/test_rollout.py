@@ -85,9 +85,30 @@ def test_a_re_run_with_nothing_changed_writes_nothing(root: Path) -> None:
     assert again.writes == 0
 
 
-def test_an_account_added_to_an_ou_gets_its_instances(
+def test_automatic_deployment_follows_accounts_that_join_or_leave_a_shared_ou(
     root: Path, org: Org, local_aws: LocalAWS
 ) -> None:
+    """Service-managed with automatic deployment (the default): StackSets itself deploys to
+    an account that joins a target OU and removes the instances of one that leaves; the next
+    plan has nothing to do and status is healthy."""
+    rollout(root, apply=True)
+    new = add_account(local_aws, org.ous["a"], "a-new")
+    after_join = rollout(root, apply=False)
+    assert after_join.plan.steps == []
+    assert {(new, r) for r in REGIONS} <= set(instances(local_aws))
+    assert {instances(local_aws)[(new, r)]["Status"] for r in REGIONS} == {"CURRENT"}
+
+    local_aws.client("organizations").move_account(
+        AccountId=new, SourceParentId=org.ous["a"], DestinationParentId=org.root
+    )
+    assert rollout(root, apply=False).plan.steps == []
+    assert not {(new, r) for r in REGIONS} & set(instances(local_aws))
+
+
+def test_without_automatic_deployment_a_re_run_deploys_an_account_that_joined(
+    root: Path, org: Org, local_aws: LocalAWS
+) -> None:
+    write_environment(root, org, "bootstrap:\n  auto_deployment: false\n")
     rollout(root, apply=True)
     new = add_account(local_aws, org.ous["a"], "a-new")
     plan = rollout(root, apply=False).plan
@@ -98,6 +119,23 @@ def test_an_account_added_to_an_ou_gets_its_instances(
     result = rollout(root, apply=True)
     assert not result.failed and result.writes == 1
     assert {(new, r) for r in REGIONS} <= set(instances(local_aws))
+
+
+def test_an_account_joining_the_ou_of_a_single_shared_account_is_planned_out(
+    root: Path, org: Org, local_aws: LocalAWS
+) -> None:
+    """The worst case the stand-in models (the service does not say): the OU through which
+    one account is reached (INTERSECTION) is an automatic-deployment target too, so an
+    account no portfolio reaches gets the bootstrap; the plan names it and deletes it."""
+    rollout(root, apply=True)
+    stray = add_account(local_aws, org.ous["other"], "other-new")
+    plan = rollout(root, apply=False).plan
+    assert [step.action for step in plan.steps] == ["delete-instances"]
+    group = plan.steps[0].group  # type: ignore[attr-defined]
+    assert (group.accounts, group.account_filter) == ((stray,), "INTERSECTION")
+    assert not rollout(root, apply=True).failed
+    assert not {a for a, _ in instances(local_aws)} & {stray}
+    assert rollout(root, apply=False).plan.steps == []
 
 
 def test_a_parameter_change_is_one_update_operation(
@@ -225,3 +263,47 @@ def test_a_removed_ou_has_its_instances_deleted(root: Path, org: Org, local_aws:
     assert (group.ous, group.account_filter) == ((org.ous["b"],), "NONE")
     assert not rollout(root, apply=True).failed
     assert not {a for a, _ in instances(local_aws)} & set(org.accounts["b"])
+
+
+def test_a_parameter_removed_from_the_environment_is_reset_to_its_default(
+    root: Path, org: Org, local_aws: LocalAWS
+) -> None:
+    pattern = "arn:aws:iam::*:role/Admin*"
+    write_environment(
+        root,
+        org,
+        f"bootstrap:\n  parameters:\n    CloudAdminPrincipalArnPattern: '{pattern}'\n",
+    )
+    rollout(root, apply=True)
+    write_environment(root, org)
+    plan = rollout(root, apply=False).plan
+    assert [step.action for step in plan.steps] == ["update-stack-set"]
+    label = "parameter CloudAdminPrincipalArnPattern (default)"
+    assert (plan.steps[0].old, plan.steps[0].new) == ({label: pattern}, {label: ""})
+    assert not rollout(root, apply=True).failed
+    cfn = local_aws.client("cloudformation", region=ADMIN_REGION)
+    stack_set = cfn.describe_stack_set(StackSetName="studio-catalog-bootstrap")["StackSet"]
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in stack_set["Parameters"]}
+    assert values == {
+        "CloudAdminPrincipalArnPattern": "",
+        "LaunchRoleName": "StudioCatalogLaunchRole",
+    }
+    assert rollout(root, apply=False).plan.steps == []
+
+
+def test_a_permission_model_change_with_instances_is_refused_before_any_write(
+    root: Path, org: Org, local_aws: LocalAWS
+) -> None:
+    from factory.rollout.run import RolloutError
+
+    rollout(root, apply=True)
+    write_environment(root, org, "bootstrap:\n  permission_model: SELF_MANAGED\n")
+    plan = rollout(root, apply=False).plan
+    assert plan.steps == [] and len(plan.blocked) == 1
+    assert plan.blocked[0].field == "bootstrap.permission_model"
+    before = instances(local_aws)
+    with pytest.raises(RolloutError) as refused:
+        rollout(root, apply=True)
+    assert "cannot change the permission model" in refused.value.what
+    assert "import" in refused.value.fix
+    assert instances(local_aws) == before

@@ -4,6 +4,8 @@ against the real model)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError
@@ -12,8 +14,8 @@ from pydantic import ValidationError
 
 from factory.portfolio.models import Bootstrap, Environment
 from factory.rollout.run import Clients, RolloutError, check_caller, explain
-from factory.rollout.state import Organization
-from factory.rollout.targets import Settings
+from factory.rollout.state import Instance, LiveStackSet, Organization
+from factory.rollout.targets import Settings, Targets
 
 
 def _settings(**overrides: object) -> Settings:
@@ -108,3 +110,66 @@ def test_a_create_stack_set_refusal_is_explained() -> None:
     text = explain(caught.value, _settings()) or ""
     assert "management account (--call-as SELF)" in text
     assert "member.org.stacksets.cloudformation.amazonaws.com" in text
+
+
+NOWHERE = Targets(ous=(), accounts=(), regions=("us-east-1",))
+
+
+def _live_self_managed(instances: int) -> LiveStackSet:
+    live = LiveStackSet(exists=True, digest="d", permission_model="SELF_MANAGED")
+    live.parameters = {"LaunchRoleName": "StudioCatalogLaunchRole"}
+    for n in range(instances):
+        account = f"{n:012d}"
+        live.instances[(account, "us-east-1")] = Instance(
+            account, "us-east-1", "", "CURRENT", "SUCCEEDED", "", "NOT_CHECKED", "op"
+        )
+    return live
+
+
+def test_a_permission_model_change_without_instances_is_an_update() -> None:
+    from factory.rollout.plan import plan
+
+    wanted = _settings(parameters={"LaunchRoleName": "StudioCatalogLaunchRole"})
+    made = plan(wanted, NOWHERE, Organization(), _live_self_managed(0), "d")
+    assert [s.action for s in made.steps] == ["update-stack-set"]
+    assert made.steps[0].new == {
+        "permission_model": "SERVICE_MANAGED",
+        "auto_deployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
+    }
+    assert made.blocked == []
+
+
+def test_a_permission_model_change_with_instances_is_blocked_with_the_way_over() -> None:
+    from factory.rollout.plan import plan
+
+    wanted = _settings(parameters={"LaunchRoleName": "StudioCatalogLaunchRole"})
+    made = plan(wanted, NOWHERE, Organization(), _live_self_managed(2), "d")
+    assert made.steps == []  # nothing else: every other step assumes the new model
+    (blocker,) = made.blocked
+    assert blocker.field == "bootstrap.permission_model"
+    assert "SELF_MANAGED with 2 stack instance(s)" in blocker.what
+    assert "keep permission_model: SELF_MANAGED" in blocker.fix
+
+
+def test_every_template_parameter_is_sent_and_defaults_fill_the_gaps() -> None:
+    wanted = _settings(
+        parameters={"LaunchRoleName": "Mine"},
+        defaults={"LaunchRoleName": "StudioCatalogLaunchRole", "Pattern": "", "Required": None},
+    )
+    assert wanted.template_values() == {"LaunchRoleName": "Mine", "Pattern": ""}
+
+
+def test_template_parameters_reads_defaults_as_cloudformation_passes_them(tmp_path: Path) -> None:
+    from factory.rollout.run import template_parameters
+
+    template = tmp_path / "t.yaml"
+    template.write_text(
+        "Parameters:\n"
+        "  A: {Type: String, Default: x}\n"
+        "  B: {Type: Number, Default: 5}\n"
+        "  C: {Type: CommaDelimitedList, Default: [a, b]}\n"
+        "  D: {Type: String}\n"
+        "Resources:\n  H: {Type: AWS::CloudFormation::WaitConditionHandle, Condition: !Ref A}\n",
+        encoding="utf-8",
+    )
+    assert template_parameters(template) == {"A": "x", "B": "5", "C": "a,b", "D": None}
