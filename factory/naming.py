@@ -34,6 +34,10 @@ TEMPLATE_BUCKET_SSM_PARAMETER = BOOTSTRAP_SSM_PREFIX + "/template-bucket-name"
 #: Launch constraints name the launch role by ``LocalRoleName`` so one portfolio works in
 #: every account; the bootstrap stack therefore creates it under this (overridable) name.
 DEFAULT_LAUNCH_ROLE_NAME = "StudioCatalogLaunchRole"
+#: The bootstrap StackSet's default name (environment `bootstrap.stack_set_name`) and the
+#: bootstrap template's parameter carrying it (the publisher's coverage check reads it).
+DEFAULT_STACK_SET_NAME = "studio-catalog-bootstrap"
+STACK_SET_NAME_PARAMETER = "BootstrapStackSetName"
 
 #: The bootstrap stack's persona roles (cloud admin, data scientist, publisher) live here, so
 #: portfolios can name them with an account-free IAM_PATTERN despite generated names.

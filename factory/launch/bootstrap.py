@@ -95,6 +95,20 @@ def _parameters(pt: ProductTemplate) -> None:
         ("Publisher", "Publisher (release pipeline)"),
     ):
         _trust_parameters(pt, persona, label)
+    pt.parameter(
+        G_ROLES,
+        naming.STACK_SET_NAME_PARAMETER,
+        "Bootstrap StackSet name (publisher's coverage check)",
+        Type="String",
+        Default=naming.DEFAULT_STACK_SET_NAME,
+        MinLength=1,
+        MaxLength=128,
+        AllowedPattern=r"^[a-zA-Z][-a-zA-Z0-9]*$",
+        ConstraintDescription="Letters, digits and hyphens, starting with a letter (a StackSet "
+        "name).",
+        Description="The StackSet `studio-factory bootstrap` deploys this stack with (it sets "
+        "this parameter itself); the publisher role may list its stack instances.",
+    )
     _data_scientist_parameters(pt)
     pt.parameter(
         G_DRAIN,

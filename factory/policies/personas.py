@@ -380,8 +380,6 @@ def data_scientist_statements(
 def publisher_statements(launch_role_arn: Any) -> list[Statement]:
     """Publish products, constraints and shares; upload templates; nothing else."""
     catalog = "arn:${AWS::Partition}:catalog:${AWS::Region}:${AWS::AccountId}:"
-    # the bootstrap StackSet's default name (portfolio models, Bootstrap.stack_set_name)
-    stack_set = "studio-catalog-bootstrap"
     return [
         *_scoped_pair(
             "servicecatalog",
@@ -440,12 +438,20 @@ def publisher_statements(launch_role_arn: Any) -> list[Statement]:
         ),
         Statement(
             # The coverage check after a plan (factory/publish/coverage.py): which shared
-            # accounts have a bootstrap stack instance. Only the bootstrap StackSet (its
-            # default name, environment `bootstrap.stack_set_name`; SAR: stackset/Name:Id).
+            # accounts have a bootstrap stack instance. Only the bootstrap StackSet, by the
+            # name `bootstrap` gives this stack (SAR: stackset/Name:Id), in any region and
+            # account: the StackSet lives in the administration region, and a service-managed
+            # one in the management account even when a delegated administrator created it
+            # (botocore model, CreateStackSetInput.CallAs).
             Sid="ReadBootstrapStackInstances",
             Effect=Allow,
             Action=actions("cloudformation", "ListStackInstances"),
-            Resource=[arns.regional("cloudformation", f"stackset/{stack_set}:*")],
+            Resource=[
+                Sub(
+                    "arn:${AWS::Partition}:cloudformation:*:*:stackset/${Name}:*",
+                    Name=Ref(naming.STACK_SET_NAME_PARAMETER),
+                )
+            ],
         ),
         Statement(
             # The accounts below a shared OU or organization (factory.rollout.state's

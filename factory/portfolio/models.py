@@ -39,6 +39,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from factory import naming
 from factory.aws import TAG_PORTFOLIO, TAG_PRODUCT
 
 DEFAULT_LAUNCH_ROLE_NAME = "StudioCatalogLaunchRole"
@@ -338,7 +339,7 @@ class Bootstrap(_Model):
     """The bootstrap stack as a StackSet (`studio-factory bootstrap plan|deploy|status`)."""
 
     stack_set_name: str = Field(
-        "studio-catalog-bootstrap",
+        naming.DEFAULT_STACK_SET_NAME,
         pattern=STACK_SET_NAME_PATTERN,
         description="StackSet name (letters, digits, hyphens; starts with a letter).",
     )

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from factory import aws
+from factory import aws, naming
 from factory.portfolio import Catalog
 from factory.rollout import apply as apply_module
 from factory.rollout import plan as plan_module
@@ -125,6 +125,8 @@ def prepare(catalog: Catalog, options: Options) -> tuple[Settings, Targets, str]
     wanted = settings(catalog, options.regions, options.call_as)
     reach = targets(catalog, options.regions)
     known = template_parameters(options.template)
+    if naming.STACK_SET_NAME_PARAMETER in known:  # the publisher reads the StackSet by name
+        wanted.parameters.setdefault(naming.STACK_SET_NAME_PARAMETER, wanted.name)
     unknown = sorted(set(wanted.parameters) - set(known))
     if unknown:
         raise RolloutError(

@@ -257,6 +257,23 @@ def test_identity_store_of_another_account_does_not_count(committed: dict[str, A
     assert failure.arn == IDENTITY_STORE and other in failure.reason
 
 
+def test_the_stack_set_read_must_reach_the_management_account_and_admin_region(
+    committed: dict[str, Any],
+) -> None:
+    """A service-managed StackSet lives in the management account (even when a delegated
+    administrator created it) and in its administration region: a read scoped to this
+    account and region would fail there."""
+    here = "arn:aws:cloudformation:us-east-1:123456789012:stackset/studio-catalog-bootstrap:*"
+    weakened = add_statement(
+        remove_statement(committed, PUBLISHER_ROLE, "ReadBootstrapStackInstances"),
+        PUBLISHER_ROLE,
+        {"Effect": "Allow", "Action": ["cloudformation:ListStackInstances"], "Resource": [here]},
+    )
+    failure = named(failures_of(weakened), PUBLISHER_ROLE, "cloudformation:ListStackInstances")
+    assert ":ap-southeast-2:210987654321:stackset/studio-catalog-bootstrap:" in failure.arn
+    assert here in failure.reason
+
+
 def test_star_only_quota_read_scoped_to_arns_is_reported(committed: dict[str, Any]) -> None:
     action = "servicequotas:ListServiceQuotas"
     quota = f"arn:aws:servicequotas:us-east-1:{ACCOUNT}:sagemaker/*"
@@ -432,9 +449,10 @@ def test_resources_follow_the_sar(committed: dict[str, Any]) -> None:
         f"{CATALOG}:product/{PRODUCT_ID}",
     ]
     assert arns("servicecatalog:UpdateProvisionedProduct") == ["*"]
-    # Stack types: no stack yet; the one StackSet of this world is the bootstrap's.
+    # Stack types: no stack yet; the one StackSet of this world is the bootstrap's, at worst
+    # in the management account and another region (STACK_SET_ELSEWHERE).
     assert arns("cloudformation:GetTemplateSummary") == [
-        "arn:aws:cloudformation:us-east-1:123456789012:stackset/studio-catalog-bootstrap:"
+        "arn:aws:cloudformation:ap-southeast-2:210987654321:stackset/studio-catalog-bootstrap:"
         "0a1b2c3d-0000-4000-8000-00000000000d"
     ]
     assert arns("s3:ListBucket") == [f"arn:aws:s3:::{bucket}"]

@@ -102,6 +102,11 @@ SERVICE_CATALOG_PRINCIPAL = "servicecatalog.amazonaws.com"
 #: Sample identifiers for the SAR's ARN placeholders (catalog ids have 13 characters).
 PORTFOLIO_ID = "port-abcdefghijklm"
 STACK_SET_NAME = "studio-catalog-bootstrap"
+#: Where the bootstrap StackSet is, at worst, for the catalog account's publisher: another
+#: region (the administration region) and another account ("StackSets with service-managed
+#: permissions are created in the management account, including StackSets that are created by
+#: delegated administrators", botocore model, CreateStackSetInput.CallAs).
+STACK_SET_ELSEWHERE = {"Account": "210987654321", "Region": "ap-southeast-2"}
 STACK_SET_ID = "0a1b2c3d-0000-4000-8000-00000000000d"
 PRODUCT_ID = "prod-abcdefghijklm"
 TEMPLATE_OBJECT = "studio-domain/" + "0" * 64 + ".yaml"
@@ -202,10 +207,13 @@ class Account:
 
     def arn(self, arn_format: str) -> str | None:
         """The format with every placeholder filled, or None when one has no value."""
+        values = dict(self.values)
+        if ":stackset/" in arn_format:
+            values |= STACK_SET_ELSEWHERE
         names = _PLACEHOLDER.findall(arn_format)
-        if any(name not in self.values for name in names):
+        if any(name not in values for name in names):
             return None
-        return _PLACEHOLDER.sub(lambda m: self.values[m.group(1)], arn_format)
+        return _PLACEHOLDER.sub(lambda m: values[m.group(1)], arn_format)
 
 
 def account_of(bootstrap: Mapping[str, Any]) -> Account:
