@@ -33,6 +33,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.shared import once_per_run
+
 ROOT = Path(__file__).resolve().parents[1]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 SKIP_ENV = "STUDIO_FACTORY_SKIP_CHECKOV"
@@ -206,13 +208,18 @@ def run_checkov(work: Path) -> Scan:
 
 @pytest.fixture(scope="module")
 def checkov_scan(tmp_path_factory: pytest.TempPathFactory) -> Scan | str:
-    """The scan, run once for the module, or why there is none (each test then fails)."""
+    """The scan, run once for the test run (xdist workers share it: tests.support.shared), or
+    why there is none (each test then fails)."""
     if os.environ.get(SKIP_ENV) == "1":
         pytest.skip(f"{SKIP_ENV}=1: checkov scan skipped")
-    try:
-        return run_checkov(tmp_path_factory.mktemp("checkov"))
-    except CheckovUnavailable as exc:
-        return str(exc)
+
+    def scan(directory: Path) -> Scan | str:
+        try:
+            return run_checkov(directory)
+        except CheckovUnavailable as exc:
+            return str(exc)
+
+    return once_per_run(tmp_path_factory, "checkov", scan)
 
 
 def _scan(outcome: Scan | str) -> Scan:

@@ -17,6 +17,7 @@ Checked in this order, all before the first write (issue 9):
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -185,7 +186,6 @@ def _is_generated(name: str) -> bool:
     return name in PRODUCTS
 
 
-@functools.cache
 def _generated(root: Path, name: str) -> str:
     from factory.build import OptionsFileError, project_options, render
     from factory.products import PRODUCTS
@@ -194,7 +194,16 @@ def _generated(root: Path, name: str) -> str:
         options = project_options(root).get(name)
     except OptionsFileError as exc:
         raise PreconditionFailed(f"generator options: {exc}") from exc
-    return render(PRODUCTS[name](options))
+    # The generators are pure functions of their options (factory.build.generation_key): the
+    # text is cached by options, not by project root, so another checkout or workspace with
+    # the same options does not run the generator again (~0.3 s a product).
+    key = (name, json.dumps(options, sort_keys=True, default=repr))
+    if key not in _GENERATED:
+        _GENERATED[key] = render(PRODUCTS[name](options))
+    return _GENERATED[key]
+
+
+_GENERATED: dict[tuple[str, str], str] = {}
 
 
 def _template_problem(path: Path, expected: str | None) -> str | None:
@@ -209,10 +218,18 @@ def _template_problem(path: Path, expected: str | None) -> str | None:
                 "studio-factory build and commit the result"
             )
         return None
+    return _custom_template_problem(text, str(path))
+
+
+@functools.lru_cache(maxsize=64)
+def _custom_template_problem(text: str, name: str) -> str | None:
+    """A custom template's problem: a pure function of its text (and name, for messages),
+    cached because every publish and plan re-reads the same templates (cfn-lint's YAML
+    decoder is pure Python: ~0.1 s a template)."""
     from factory.cfn_yaml import TemplateError, load_template
 
     try:
-        template = load_template(text, name=str(path))
+        template = load_template(text, name=name)
     except TemplateError as exc:
         return f"not a CloudFormation template ({exc})"
     if not isinstance(template, dict) or not template.get("Resources"):

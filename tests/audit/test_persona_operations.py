@@ -23,6 +23,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from factory.cli import publish as publish_cli
 from factory.naming import TEMPLATE_BUCKET_SSM_PARAMETER
 from factory.testing.local_aws import LocalAWS
 from factory.testing.recorder import OperationRecorder
+from tests.support.shared import once_per_run
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISH_DIR = ROOT / "factory/publish"
@@ -272,8 +274,9 @@ def aws() -> Iterator[LocalAWS]:
         yield local
 
 
-@pytest.fixture
-def workspace(aws: LocalAWS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def prepare_workspace(aws: LocalAWS, root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Local AWS emptied, with the template bucket and its SSM parameter, and ``root`` holding
+    ``portfolios/environments/dev.yaml`` and the templates alpha, beta, gamma."""
     from factory.publish import context
     from tests.conftest import CREATE_CHECK_DELAYS_S
 
@@ -286,15 +289,57 @@ def workspace(aws: LocalAWS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     aws.client("ssm").put_parameter(
         Name=TEMPLATE_BUCKET_SSM_PARAMETER, Value=BUCKET, Type="String", Overwrite=True
     )
-    (tmp_path / "portfolios" / "environments").mkdir(parents=True)
+    (root / "portfolios" / "environments").mkdir(parents=True)
     # No sample placeholder, and moto's account: publish's environment check runs for real.
-    (tmp_path / "portfolios/environments/dev.yaml").write_text(ENVIRONMENT, encoding="utf-8")
-    (tmp_path / "templates").mkdir()
+    (root / "portfolios/environments/dev.yaml").write_text(ENVIRONMENT, encoding="utf-8")
+    (root / "templates").mkdir()
     for name in ("alpha", "beta", "gamma"):
-        shutil.copy(
-            ROOT / "templates/studio-user-profile.yaml", tmp_path / f"templates/{name}.yaml"
-        )
-    return tmp_path
+        shutil.copy(ROOT / "templates/studio-user-profile.yaml", root / f"templates/{name}.yaml")
+    return root
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """One run of :func:`drive_publisher`: the operations it sent (recorded) and the names of
+    the step types whose ``apply`` ran."""
+
+    operations: list[dict[str, str]]
+    steps_applied: set[str]
+
+
+@pytest.fixture(scope="module")
+def scenario(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> ScenarioRun:
+    """The scenario, run once for the tests that check its recording and its coverage of the
+    step types (a spy on ``apply`` calls no AWS, so the recording is the same without it);
+    once per test run: xdist workers share the result (tests.support.shared)."""
+
+    def run_scenario(directory: Path) -> ScenarioRun:
+        from factory.publish import steps
+
+        aws: LocalAWS = request.getfixturevalue("aws")
+        seen: set[str] = set()
+
+        def spy(cls: type[steps.Step]) -> Any:
+            original = cls.apply
+
+            def run(self: steps.Step, ctx: Any) -> None:
+                seen.add(type(self).__name__)
+                original(self, ctx)
+
+            return run
+
+        with pytest.MonkeyPatch.context() as mp:
+            root = prepare_workspace(aws, directory, mp)
+            for cls in steps.step_types():
+                if "apply" in vars(cls):
+                    mp.setattr(cls, "apply", spy(cls))
+            with OperationRecorder() as recorder:
+                drive_publisher(aws, root)
+        return ScenarioRun(operations=recorder.operations(), steps_applied=seen)
+
+    return once_per_run(tmp_path_factory, "publisher-scenario", run_scenario)
 
 
 # --- the committed data file ----------------------------------------------------------------
@@ -314,10 +359,8 @@ def _keys(operations: list[dict[str, str]]) -> set[tuple[str, str]]:
     return {(o["service"], o["operation"]) for o in operations}
 
 
-def test_recorded_operations_equal_the_data_file(aws: LocalAWS, workspace: Path) -> None:
-    with OperationRecorder() as recorder:
-        drive_publisher(aws, workspace)
-    recorded = recorder.operations()
+def test_recorded_operations_equal_the_data_file(scenario: ScenarioRun) -> None:
+    recorded = scenario.operations
     if os.environ.get(RECORD_ENV) == "1":
         write_data_file(recorded)
     expected = committed()
@@ -338,27 +381,12 @@ def test_data_file_is_sorted_and_unique() -> None:
     assert all(set(o) == {"service", "operation"} for o in operations)
 
 
-def test_scenario_hits_every_apply_step(aws: LocalAWS, workspace: Path) -> None:
+def test_scenario_hits_every_apply_step(scenario: ScenarioRun) -> None:
     """Guards the scenario itself: each kind of publisher step runs at least once."""
     from factory.publish import steps
 
-    seen: set[str] = set()
     kinds = steps.step_types()
-
-    def spy(cls: type[steps.Step]) -> Any:
-        original = cls.apply
-
-        def run(self: steps.Step, ctx: Any) -> None:
-            seen.add(type(self).__name__)
-            original(self, ctx)
-
-        return run
-
-    with pytest.MonkeyPatch.context() as mp:
-        for cls in kinds:
-            if "apply" in vars(cls):
-                mp.setattr(cls, "apply", spy(cls))
-        drive_publisher(aws, workspace)
+    seen = scenario.steps_applied
     assert {cls.__name__ for cls in kinds} - seen == set(), sorted(
         {cls.__name__ for cls in kinds} - seen
     )

@@ -21,6 +21,7 @@ from factory import build
 from factory.build import template_names
 from factory.cli import build as build_command
 from factory.cli import cli
+from tests.support.shared import once_per_run
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "templates/studio-domain.yaml"
@@ -54,16 +55,21 @@ def _failed(result, *needles: str) -> str:
 @pytest.fixture(scope="module")
 def warm_project(tmp_path_factory) -> Path:
     """A copy of the project (markers, templates, committed options) whose build cache is
-    warm: built once, cold, here."""
-    root = tmp_path_factory.mktemp("warm") / "project"
-    root.mkdir()
-    for name in ("pyproject.toml", build.OPTIONS_FILE):
-        shutil.copy(ROOT / name, root / name)
-    for directory in ("templates", "launch"):
-        shutil.copytree(ROOT / directory, root / directory)
-    result = _run("build", "--check", "--root", str(root))
-    assert result.exit_code == 0, result.output
-    return root
+    warm: built once, cold, here (once per test run: xdist workers share it, read-only; each
+    test works on its own copy, ``project``)."""
+
+    def warm(directory: Path) -> Path:
+        root = directory / "project"
+        root.mkdir()
+        for name in ("pyproject.toml", build.OPTIONS_FILE):
+            shutil.copy(ROOT / name, root / name)
+        for folder in ("templates", "launch"):
+            shutil.copytree(ROOT / folder, root / folder)
+        result = _run("build", "--check", "--root", str(root))
+        assert result.exit_code == 0, result.output
+        return root
+
+    return once_per_run(tmp_path_factory, "warm-project", warm)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -38,7 +40,16 @@ _CfnYamlLoader.add_multi_constructor("!", _construct_intrinsic)
 
 
 def parse_template(body: str) -> dict[str, Any] | None:
-    """A CloudFormation template (JSON or YAML) as a dict, or None if it is not one."""
+    """A CloudFormation template (JSON or YAML) as a dict, or None if it is not one.
+
+    Each call returns a new dict: the parse is cached by text (the suites and ``local`` upload
+    the same few templates again and again; PyYAML parses one in ~0.1 s), never the result."""
+    document = _parse_template(body)
+    return copy.deepcopy(document) if document is not None else None
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_template(body: str) -> dict[str, Any] | None:
     try:
         document = json.loads(body)
     except json.JSONDecodeError:
