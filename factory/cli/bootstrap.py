@@ -44,7 +44,8 @@ def _options(function: F) -> F:
         click.option(
             "--admin-region",
             default=None,
-            help="Region the StackSet lives in (default: the first target region).",
+            help="Region the StackSet lives in (default: bootstrap.admin_region, else the first "
+            "target region).",
         ),
         portfolios_option(),
         click.option(
@@ -105,7 +106,7 @@ def _prepare(kwargs: dict[str, Any]) -> tuple[Any, Any]:
     except PortfolioConfigError as exc:
         raise UserError("", f"invalid portfolio definitions:\n{exc}") from exc
     options = Options(
-        admin_region=kwargs["admin_region"] or regions[0],
+        admin_region=kwargs["admin_region"] or _admin_region(catalog) or regions[0],
         regions=regions,
         template=template,
         profile=common.profile,
@@ -113,6 +114,11 @@ def _prepare(kwargs: dict[str, Any]) -> tuple[Any, Any]:
         call_as=kwargs["call_as"],
     )
     return catalog, options
+
+
+def _admin_region(catalog: Any) -> str | None:
+    section = catalog.environment.bootstrap
+    return section.admin_region if section else None
 
 
 def _run(catalog: Any, options: Any, *, apply: bool, detect_drift: bool = False) -> Any:

@@ -343,6 +343,13 @@ class Bootstrap(_Model):
         pattern=STACK_SET_NAME_PATTERN,
         description="StackSet name (letters, digits, hyphens; starts with a letter).",
     )
+    admin_region: Annotated[str, Field(pattern=REGION_PATTERN)] | None = Field(
+        None,
+        description="Region the StackSet lives in (its administration region); default: the "
+        "environment's first region. `bootstrap --admin-region` and the publisher's coverage "
+        "check use it.",
+        examples=["eu-west-1"],
+    )
     permission_model: Literal["SERVICE_MANAGED", "SELF_MANAGED"] = Field(
         "SERVICE_MANAGED",
         description="SERVICE_MANAGED: AWS Organizations targets (OUs), automatic deployment to "

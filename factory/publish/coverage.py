@@ -8,7 +8,8 @@ StackSet's stack instances in that region. Read only, never an error:
 
 * one paged ListStackInstances per region (botocore's paginator, ``StackInstanceRegion``,
   ``CallAs`` from the environment's ``bootstrap:`` section), in the StackSet's administration
-  region: the environment's first region, as ``studio-factory bootstrap`` defaults to;
+  region: ``bootstrap.admin_region``, else the environment's first region, as
+  ``studio-factory bootstrap`` defaults to;
 * for OU and organization shares, the accounts below them from AWS Organizations (the
   rollout's reader, factory.rollout.state.read_organization: DescribeOrganization, ListRoots,
   ListAccountsForParent, ListOrganizationalUnitsForParent), read once per run.
@@ -65,7 +66,10 @@ class Coverage:
 
     def __post_init__(self) -> None:
         environment = self.catalog.environment
-        self.admin_region = (list(environment.regions) or list(self.regions))[0]
+        section = environment.bootstrap
+        self.admin_region = (section and section.admin_region) or (
+            list(environment.regions) or list(self.regions)
+        )[0]
         self.wanted = settings(self.catalog, self.regions)
         self.reach = share_targets(self.catalog, self.regions)
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from factory.cli.bootstrap import command
 from factory.testing.local_aws import LocalAWS
 from factory.testing.stacksets import BEHAVIOUR
-from tests.rollout.support import BUCKET, REGIONS, Org, make_org, workspace
+from tests.rollout.support import BUCKET, REGIONS, Org, make_org, workspace, write_environment
 
 
 @pytest.fixture
@@ -228,3 +228,17 @@ def test_status_without_the_flag_starts_no_drift_detection(
     data = json.loads(result.stdout)
     assert data["drift_detection"] is None
     assert {i["drift_status"] for i in data["instances"]} == {"NOT_CHECKED"}
+
+
+def test_the_environment_names_the_admin_region(
+    root: tuple[Path, Org], local_aws: LocalAWS
+) -> None:
+    path, org = root
+    flipped = tuple(reversed(REGIONS))
+    write_environment(path, org, "bootstrap:\n  admin_region: us-east-1\n", regions=flipped)
+    assert invoke(path, "deploy", "--yes").exit_code == 0
+    here = local_aws.client("cloudformation", region="us-east-1")
+    assert here.describe_stack_set(StackSetName="studio-catalog-bootstrap")["StackSet"]
+    there = local_aws.client("cloudformation", region=flipped[0])
+    with pytest.raises(there.exceptions.StackSetNotFoundException):
+        there.describe_stack_set(StackSetName="studio-catalog-bootstrap")

@@ -155,3 +155,15 @@ def test_skip_coverage_check_makes_no_cloudformation_call(root: Path, org: Org) 
     services = {service for service, _ in _operations(recorder)}
     assert not services & {"cloudformation", "organizations"}, services
     assert warnings(result) == []
+
+
+def test_the_admin_region_of_the_environment_is_where_the_check_looks(root: Path, org: Org) -> None:
+    """The StackSet lives in us-east-1 while the environment lists eu-west-1 first:
+    `bootstrap.admin_region` sends the check (and `bootstrap`) there."""
+    flipped = tuple(reversed(REGIONS))
+    write_environment(root, org, regions=flipped)
+    assert not rollout(root, apply=True).failed  # the helper deploys from us-east-1
+    lost = warnings(plan(root))
+    assert len(lost) == 1 and f"no StackSet studio-catalog-bootstrap in {flipped[0]}" in lost[0]
+    write_environment(root, org, "bootstrap:\n  admin_region: us-east-1\n", regions=flipped)
+    assert warnings(plan(root)) == []
