@@ -25,6 +25,7 @@ import pytest
 
 from factory.testing.local_aws import LocalAWS
 from factory.testing.servicecatalog import Realism
+from tests.support.clock import VirtualClock
 
 #: The realistic mode for the publisher: Realism.realistic (idempotency tokens that expire after
 #: 300 s, ResourceNotFound and lagging lists after a create, CREATING before AVAILABLE, per-
@@ -75,6 +76,7 @@ def aws() -> Iterator[LocalAWS]:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with LocalAWS(REGION) as local:
+        local.standin.clock = VirtualClock()  # before any state holds a time of the clock
         yield local
 
 
@@ -123,15 +125,37 @@ CREATE_CHECK_DELAYS_S = (0.1, 0.2, 0.4)
 BACKOFF_SCALE = 0.05
 
 
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+def fast_backoff(monkeypatch: pytest.MonkeyPatch, clock: VirtualClock | None = None) -> None:
+    """Scale botocore's retry waits by BACKOFF_SCALE; with ``clock``, the scaled wait moves
+    that clock (the stand-in's) instead of taking real time: only the stand-in throttles."""
     from botocore.retries.standard import ExponentialBackoff
 
     original = ExponentialBackoff.delay_amount
 
     def scaled(self: ExponentialBackoff, context: object) -> float:
-        return float(original(self, context)) * BACKOFF_SCALE
+        delay = float(original(self, context)) * BACKOFF_SCALE
+        if clock is None:
+            return delay
+        clock.sleep(delay)
+        return 0.0
 
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", scaled)
+
+
+def virtual_waits(aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The publisher's waits (factory.publish.context.sleep/monotonic) and botocore's retry
+    waits move the stand-in's virtual clock instead of taking real time. The stand-in's
+    delays (CREATING, ResourceNotFound windows, token buckets) are measured on that clock,
+    so every wait still sees what it would have seen after really waiting."""
+    from factory.publish import context
+
+    clock = aws.standin.clock
+    if not isinstance(clock, VirtualClock):
+        fast_backoff(monkeypatch)
+        return
+    monkeypatch.setattr(context, "sleep", clock.sleep)
+    monkeypatch.setattr(context, "monotonic", clock)
+    fast_backoff(monkeypatch, clock)
 
 
 @pytest.fixture
@@ -140,7 +164,7 @@ def local_aws(aws: LocalAWS, standin_realism: Realism, monkeypatch: pytest.Monke
     from factory.publish import context
 
     monkeypatch.setattr(context, "CREATE_CHECK_DELAYS_S", CREATE_CHECK_DELAYS_S)
-    fast_backoff(monkeypatch)
+    virtual_waits(aws, monkeypatch)
     reset_local_aws(aws, standin_realism)
     for name, value in aws.env.items():
         monkeypatch.setenv(name, value)

@@ -21,6 +21,8 @@ reads from ``Metadata: {checkov: {skip: [{id: CKV_AWS_xx, comment: "why"}]}}``.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -206,18 +208,54 @@ def run_checkov(work: Path) -> Scan:
     )
 
 
+def scan_key() -> str | None:
+    """What the report depends on: checkov's version (its pinned environment), the exact text
+    handed to it for each template and this module (the command, the copy). None when checkov
+    is not installed (nothing is cached then)."""
+    versions = sorted(CHECKOV.parents[1].glob("lib/python*/site-packages/checkov/version.py"))
+    if not CHECKOV.is_file() or not versions:
+        return None
+    digest = hashlib.sha256()
+    for part in (versions[0], ROOT / "requirements" / "checkov.txt", Path(__file__)):
+        digest.update(part.read_bytes() if part.is_file() else b"-")
+    for src in _template_files():
+        digest.update(str(src.relative_to(ROOT)).encode())
+        digest.update(unconditional_copy(src.read_text(encoding="utf-8"))[0].encode())
+    return digest.hexdigest()
+
+
+def cached_scan(config: pytest.Config, work: Path) -> Scan | str:
+    """:func:`run_checkov`, or its report for the same key (:func:`scan_key`) from an earlier
+    run, kept in pytest's cache (``.pytest_cache``): checkov is deterministic for one version
+    and one input, and its scan costs ~17 s of CPU. A failed scan is not cached."""
+    cache = getattr(config, "cache", None)  # None with -p no:cacheprovider
+    key = scan_key() if cache is not None else None
+    entry = f"studio-factory/checkov/{key}"
+    if key is not None:
+        stored = cache.get(entry, None)
+        if isinstance(stored, dict):
+            return Scan(**stored)
+    try:
+        scan = run_checkov(work)
+    except CheckovUnavailable as exc:
+        return str(exc)
+    if key is not None:
+        cache.set(entry, dataclasses.asdict(scan))
+    return scan
+
+
 @pytest.fixture(scope="module")
-def checkov_scan(tmp_path_factory: pytest.TempPathFactory) -> Scan | str:
-    """The scan, run once for the test run (xdist workers share it: tests.support.shared), or
-    why there is none (each test then fails)."""
+def checkov_scan(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Scan | str:
+    """The scan, run once for the test run (xdist workers share it: tests.support.shared) or
+    taken from an earlier run's cache for the same checkov and templates, or why there is none
+    (each test then fails)."""
     if os.environ.get(SKIP_ENV) == "1":
         pytest.skip(f"{SKIP_ENV}=1: checkov scan skipped")
 
     def scan(directory: Path) -> Scan | str:
-        try:
-            return run_checkov(directory)
-        except CheckovUnavailable as exc:
-            return str(exc)
+        return cached_scan(pytestconfig, directory)
 
     return once_per_run(tmp_path_factory, "checkov", scan)
 

@@ -47,6 +47,12 @@ REPLAY_AGE_S = 120.0
 #: Fresh tokens tried after replays of deleted resources before giving up.
 TOKEN_ROUNDS = 3
 NOT_FOUND = "ResourceNotFoundException"
+#: How the publisher waits between retries and polls, and the clock of those waits'
+#: deadlines (here and in factory.publish.steps). Seams for tests only: they replace both
+#: with one virtual clock, shared with the Service Catalog stand-in, so that a wait moves
+#: the stand-in's time forward instead of taking real time.
+sleep: Callable[[float], None] = time.sleep
+monotonic: Callable[[], float] = time.monotonic
 
 
 class Interrupted(RuntimeError):
@@ -119,7 +125,7 @@ def retry_not_found(
         except ClientError as exc:
             if error_code(exc) != NOT_FOUND or delay is None:
                 raise
-        time.sleep(delay)
+        sleep(delay)
     raise AssertionError("unreachable")
 
 

@@ -218,14 +218,22 @@ def _template_problem(path: Path, expected: str | None) -> str | None:
                 "studio-factory build and commit the result"
             )
         return None
+    if _custom_template_is_fine(text):
+        return None
     return _custom_template_problem(text, str(path))
 
 
 @functools.lru_cache(maxsize=64)
+def _custom_template_is_fine(text: str) -> bool:
+    """No problem with this custom template: a pure function of its text, cached by the text
+    alone (the name only labels error messages, and the same templates are published from
+    many directories) because every publish and plan re-reads the same templates (cfn-lint's
+    YAML decoder is pure Python: ~0.1 s a template)."""
+    return _custom_template_problem(text, "<template>") is None
+
+
 def _custom_template_problem(text: str, name: str) -> str | None:
-    """A custom template's problem: a pure function of its text (and name, for messages),
-    cached because every publish and plan re-reads the same templates (cfn-lint's YAML
-    decoder is pure Python: ~0.1 s a template)."""
+    """A custom template's problem; ``name`` labels the error messages."""
     from factory.cfn_yaml import TemplateError, load_template
 
     try:

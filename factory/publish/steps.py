@@ -35,6 +35,7 @@ from factory.aws import (
     version_name,
 )
 from factory.portfolio import Product
+from factory.publish import context
 from factory.publish.context import (
     NOT_FOUND,
     ApplyFailed,
@@ -546,7 +547,7 @@ def make_room(ctx: Context, product_id: str, product: str) -> str:
 
 def wait_available(ctx: Context, product_id: str, artifact_id: str) -> None:
     """Bounded wait for Status AVAILABLE (DescribeProvisioningArtifact, botocore model)."""
-    deadline = time.monotonic() + AVAILABLE_TIMEOUT_S
+    deadline = context.monotonic() + AVAILABLE_TIMEOUT_S
     delay = 0.05
     while True:
         status = retry_not_found(
@@ -556,12 +557,12 @@ def wait_available(ctx: Context, product_id: str, artifact_id: str) -> None:
         ).get("Status", "AVAILABLE")
         if status == "AVAILABLE":
             return
-        if status == "FAILED" or time.monotonic() > deadline:
+        if status == "FAILED" or context.monotonic() > deadline:
             raise ApplyFailed(
                 f"new version {artifact_id} is {status}, not AVAILABLE; older versions were "
                 "left as they are; check the template and re-run"
             )
-        time.sleep(delay)
+        context.sleep(delay)
         delay = min(delay * 2, 2.0)
 
 
@@ -946,7 +947,7 @@ def retry_busy(action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         except ClientError as exc:
             if error_code(exc) != "InvalidStateException" or waited > SHARE_TIMEOUT_S:
                 raise
-        time.sleep(delay)
+        context.sleep(delay)
         waited += delay
         delay = min(delay * 2, SHARE_POLL_MAX_S)
 
@@ -957,7 +958,7 @@ def wait_for_share(ctx: Context, token: str) -> None:
     and ShareDetails)."""
     delay, waited = 0.0, 0.0
     while waited <= SHARE_TIMEOUT_S:
-        time.sleep(delay)
+        context.sleep(delay)
         waited += delay
         status = ctx.clients.sc.describe_portfolio_share_status(PortfolioShareToken=token)
         if status["Status"] == "COMPLETED":
