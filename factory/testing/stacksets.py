@@ -168,8 +168,9 @@ def _auto_deploy(response: Any, stack_set: _StackSet) -> None:
             regions_of.setdefault(instance["OrganizationalUnitId"], set()).add(region)
     joined: list[tuple[str, str, str]] = []
     left: list[tuple[str, str, str]] = []
+    below = _tree(org)
     for ou, regions in sorted(regions_of.items()):
-        now = set(_ou_accounts(org, ou)) - {management}
+        now = set(below(ou)) - {management}
         before = stack_set.members.setdefault(ou, now)
         joined += [(a, r, ou) for a in sorted(now - before) for r in sorted(regions)]
         left += [(a, r, ou) for a in sorted(before - now) for r in sorted(regions)]
@@ -270,6 +271,25 @@ def _ou_accounts(org: Any, ou_id: str) -> list[str]:
     children = [ou.id for ou in org.ou if getattr(ou, "parent_id", None) == ou_id]
     direct = [account.id for account in org.accounts if account.parent_id == ou_id]
     return direct + [a for child in children for a in _ou_accounts(org, child)]
+
+
+def _tree(org: Any) -> Any:
+    """``below(ou)``: the accounts of an OU and its child OUs, from one pass over the
+    organization (this runs at every request of a StackSet with automatic deployment)."""
+    children: dict[str, list[str]] = {}
+    accounts: dict[str, list[str]] = {}
+    for ou in org.ou:
+        children.setdefault(getattr(ou, "parent_id", None), []).append(ou.id)
+    for account in org.accounts:
+        accounts.setdefault(account.parent_id, []).append(account.id)
+
+    def below(ou_id: str) -> list[str]:
+        found = list(accounts.get(ou_id, []))
+        for child in children.get(ou_id, []):
+            found += below(child)
+        return found
+
+    return below
 
 
 def _targets(response: Any, stack_set: _StackSet) -> list[tuple[str, str]]:
