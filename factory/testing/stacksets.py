@@ -416,8 +416,11 @@ def _parameters(given: list[dict[str, Any]], previous: dict[str, str], body: str
     else the template's Default. "If you don't specify a key and value for a particular
     parameter, CloudFormation uses the default value that's specified in your template"
     (botocore's cloudformation model, Parameter.ParameterKey): an update that omits a
-    parameter resets it, it does not keep the previous value. A parameter with neither is
-    refused as CloudFormation refuses it."""
+    parameter resets it, it does not keep the previous value. A parameter the template does
+    not declare, or one with neither value nor default, is refused with CloudFormation's
+    ValidationError wording for stacks ("Parameters: [X] do not exist in the template",
+    "... must have values"); the StackSet model is silent on both, so the stricter answer is
+    the one modelled."""
     declared = _template_parameters(body)
     values: dict[str, str] = {}
     for parameter in given:
@@ -443,18 +446,12 @@ def _parameters(given: list[dict[str, Any]], previous: dict[str, str], body: str
 
 def _template_parameters(body: str) -> dict[str, str | None] | None:
     """The template's parameters and their defaults (None: no Default); None when the body is
-    not a template (then parameters are taken as given)."""
-    import yaml
+    not a template (then parameters are taken as given). Parsed as the Service Catalog
+    stand-in parses templates."""
+    from factory.testing.servicecatalog.templates import parse_template
 
-    class _Loader(yaml.SafeLoader):
-        pass
-
-    _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    try:
-        document = yaml.load(body, Loader=_Loader)
-    except yaml.YAMLError:
-        return None
-    if not isinstance(document, dict):
+    document = parse_template(body)
+    if document is None:
         return None
     declared = document.get("Parameters") or {}
     return {

@@ -13,9 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from factory.testing.local_aws import LocalAWS
@@ -27,12 +25,12 @@ from factory.testing.servicecatalog import (
 )
 from factory.testing.servicecatalog.parameters import effective_values, first_violation
 from tests.support.clock import FakeClock
+from tests.support.standin import NO_RETRIES, code_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE_TEMPLATE = (ROOT / "templates" / "studio-user-profile.yaml").read_text()
 TEMPLATE_URL = "https://studio-templates.s3.amazonaws.com/user-profile/v1.yaml"
 LAUNCH = json.dumps({"RoleArn": "arn:aws:iam::123456789012:role/SCLaunchRole"})
-NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 #: Constraints the real template does not use, without ConstraintDescription (exact messages).
 SMALL_TEMPLATE = """\
 Parameters:
@@ -69,22 +67,6 @@ def backend(server: ServiceCatalogServer) -> ServiceCatalogBackend:
     server.backend.reset_stats()
     server.backend.configure(latency_s=0.0, throttle_rate=0.0, realism=Realism())
     return server.backend
-
-
-@pytest.fixture
-def sc(server: ServiceCatalogServer, backend: ServiceCatalogBackend) -> Any:
-    return boto3.client(
-        "servicecatalog",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=NO_RETRIES,
-    )
-
-
-def code_of(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(excinfo.value.response["Error"]["Code"])
 
 
 def launchable(

@@ -10,9 +10,7 @@ import json
 import urllib.request
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from factory.testing.servicecatalog import (
@@ -21,10 +19,10 @@ from factory.testing.servicecatalog import (
     ServiceCatalogServer,
 )
 from tests.support.clock import FakeClock
+from tests.support.standin import code_of
 
 TEMPLATE_URL = "https://studio-templates.s3.amazonaws.com/notebook/v1.yaml"
 LAUNCH = json.dumps({"RoleArn": "arn:aws:iam::123456789012:role/SCLaunchRole"})
-NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 OU = {"Type": "ORGANIZATIONAL_UNIT", "Value": "ou-abcd-11111111"}
 
 
@@ -34,22 +32,6 @@ def backend(server: ServiceCatalogServer) -> ServiceCatalogBackend:
     server.backend.reset_stats()
     server.backend.configure(realism=Realism(), artifacts_per_product=100)
     return server.backend
-
-
-@pytest.fixture
-def sc(server: ServiceCatalogServer, backend: ServiceCatalogBackend) -> Any:
-    return boto3.client(
-        "servicecatalog",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=NO_RETRIES,
-    )
-
-
-def code_of(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(excinfo.value.response["Error"]["Code"])
 
 
 def make_product(sc: Any, tags: list[dict[str, str]] | None = None) -> tuple[str, str]:

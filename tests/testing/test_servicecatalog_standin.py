@@ -33,6 +33,7 @@ from factory.testing.servicecatalog import (
     parse_template,
     service_model,
 )
+from tests.support.standin import code_of
 
 TEMPLATE_URL = "https://studio-templates.s3.amazonaws.com/notebook/v1.yaml"
 LAUNCH_ROLE = "arn:aws:iam::123456789012:role/SCLaunchRole"
@@ -99,10 +100,6 @@ def make_client(endpoint: str, region: str = "us-east-1", config: Config = NO_RE
 @pytest.fixture
 def sc(server: ServiceCatalogServer, backend: ServiceCatalogBackend) -> Any:
     return make_client(server.endpoint_url)
-
-
-def code_of(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(excinfo.value.response["Error"]["Code"])
 
 
 def make_portfolio(sc: Any, name: str = "Studio") -> str:
