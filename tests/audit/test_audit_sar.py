@@ -46,3 +46,22 @@ def test_scope_fits(action, pattern, fits):
 
 def test_wildcards_do_not_cross_arn_fields():
     assert not sar.pattern_fits("arn:aws:iam::*", "arn:${Partition}:s3:::${BucketName}")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "meet"),
+    [
+        ("arn:aws:s3:::my.bucket", "arn:aws:s3:::my?bucket", True),
+        ("axb", "a.b", False),  # a dot is a dot, not a regex
+        ("a+b", "a*", True),
+        ("ab", "a?b", False),
+        ("", "*", True),
+        ("a\nb", "a*b", True),
+        ("role/team-*", "role/*-admin", True),  # both wildcarded: some string fits both
+        ("role/a*", "role/b*", False),
+        ("x?", "?y", True),
+    ],
+)
+def test_two_patterns_meet_when_some_string_fits_both(a: str, b: str, meet: bool) -> None:
+    assert sar._globs_intersect(a, b) is meet
+    assert sar._globs_intersect(b, a) is meet
