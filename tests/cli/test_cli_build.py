@@ -21,7 +21,7 @@ from factory import build
 from factory.build import template_names
 from factory.cli import build as build_command
 from factory.cli import cli
-from tests.support.shared import once_per_run
+from tests.support.built import cold_build
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "templates/studio-domain.yaml"
@@ -55,21 +55,11 @@ def _failed(result, *needles: str) -> str:
 @pytest.fixture(scope="module")
 def warm_project(tmp_path_factory) -> Path:
     """A copy of the project (markers, templates, committed options) whose build cache is
-    warm: built once, cold, here (once per test run: xdist workers share it, read-only; each
-    test works on its own copy, ``project``)."""
-
-    def warm(directory: Path) -> Path:
-        root = directory / "project"
-        root.mkdir()
-        for name in ("pyproject.toml", build.OPTIONS_FILE):
-            shutil.copy(ROOT / name, root / name)
-        for folder in ("templates", "launch"):
-            shutil.copytree(ROOT / folder, root / folder)
-        result = _run("build", "--check", "--root", str(root))
-        assert result.exit_code == 0, result.output
-        return root
-
-    return once_per_run(tmp_path_factory, "warm-project", warm)
+    warm: the run's one cold ``build --check`` (tests.support.built), read-only; each test
+    works on its own copy, ``project``."""
+    built = cold_build(tmp_path_factory)
+    assert built.exit_code == 0, built.stdout + built.stderr
+    return built.root
 
 
 @pytest.fixture
@@ -248,7 +238,8 @@ def test_root_that_does_not_exist_is_not_created(tmp_path):
     assert not (tmp_path / "nope").exists()
 
 
-def test_explicit_root_still_works_anywhere(tmp_path):
+def test_explicit_root_still_works_anywhere(tmp_path, tmp_path_factory):
+    cold_build(tmp_path_factory).seed_lint_cache(tmp_path)  # cfn-lint's verdicts, no markers
     result = _run("build", "--root", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert (tmp_path / DOMAIN).read_bytes() == (ROOT / DOMAIN).read_bytes()
@@ -310,6 +301,8 @@ def test_ctrl_c_while_writing_leaves_every_template_as_it_was(project, monkeypat
 
 
 def test_lint_findings_fail_the_build_and_nothing_is_written(project, monkeypatch):
+    # the generators must run (they are broken below); the other templates' lint is cached
+    shutil.rmtree(build.cache_root(project) / "generate")
     before = _snapshot(project)
     real = build.generate_isolated
 
@@ -328,7 +321,7 @@ def test_lint_findings_fail_the_build_and_nothing_is_written(project, monkeypatc
         ]
 
     monkeypatch.setattr(build, "generate_isolated", broken)
-    result = _run("build", "--root", str(project), "--no-cache")
+    result = _run("build", "--root", str(project))
     _failed(result)
     assert f"{DOMAIN}:" in result.stderr
     assert "error: cfn-lint: 1 finding(s) in 1 template(s); nothing written" in result.stderr
@@ -374,6 +367,34 @@ def test_a_build_with_nothing_changed_runs_no_generator_and_no_lint(project, mon
     # another lint configuration is another cache entry: cfn-lint runs again
     again = _run("build", "--check", "--root", str(project), "--region", "eu-west-1")
     assert isinstance(again.exception, AssertionError)
+
+
+def test_no_cache_generates_and_lints_everything_and_stores_nothing(project, monkeypatch):
+    from factory import lint
+
+    generated: list[object] = []
+    linted: list[tuple[list[str], object]] = []
+    real = build.generate_isolated
+
+    def generate(options=None):
+        generated.append(options)
+        return real(options)
+
+    def lint_many(items, regions, cache=None, **_):
+        linted.append(([path for path, _ in items], cache))
+        return []
+
+    monkeypatch.setattr(build, "generate_isolated", generate)
+    monkeypatch.setattr(lint, "lint_many", lint_many)
+    monkeypatch.setattr(lint.WorkerPool, "start", lambda pool: pool)  # no cfn-lint workers
+    cache = sorted(build.cache_root(project).rglob("*"))
+    result = _run("build", "--check", "--root", str(project), "--no-cache")
+    assert result.exit_code == 0, result.output
+    assert len(generated) == 1
+    committed = [*project.glob("templates/*.yaml"), *project.glob("launch/*.yaml")]
+    everything = sorted(str(p.relative_to(project)) for p in committed)
+    assert [(sorted(paths), cache_) for paths, cache_ in linted] == [(everything, None)]
+    assert sorted(build.cache_root(project).rglob("*")) == cache
 
 
 def test_a_warm_build_imports_neither_the_generators_nor_cfn_lint(project):
