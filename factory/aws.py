@@ -130,6 +130,16 @@ def client(
     return without_quota_retries(session(profile, region).client(service, config=config))
 
 
+def clients(
+    region: str | None, profile: str | None, *services: str, config: Config = RETRY_CONFIG
+) -> tuple[BaseClient, ...]:
+    """:func:`client` for several services of one region, from one session (a botocore
+    session registers its ~600 built-in handlers when made: one per client was most of what
+    starting a run cost the test suite)."""
+    made = session(profile, region)
+    return tuple(without_quota_retries(made.client(name, config=config)) for name in services)
+
+
 def pages(client: BaseClient, method: str, result_key: str, **params: Any) -> Iterator[Any]:
     """Items of every page, through botocore's paginator for the operation (its model knows
     each operation's token names, e.g. ListTagOptions answers `PageToken`)."""

@@ -3,6 +3,7 @@ that are all or nothing, drift with a diff, and the one CloudFormation loader.""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import stat
@@ -60,19 +61,24 @@ def test_workers_find_what_cfn_lint_finds_in_process(fork):
     the findings are those of ``cfnlint.api.lint`` for each template."""
     if fork and not lint._can_fork_workers():
         pytest.skip("no fork here")
-    from cfnlint.api import ManualArgs
-    from cfnlint.api import lint as cfn_lint
-
     other = BAD.replace("Nope: 1", "BucketName: 7\n      Other: x")
     items = [("a.yaml", BAD), ("b.yaml", other), ("c.yaml", BAD)]
     with lint.WorkerPool(2, fork=fork) as pool:
         found = pool.lint(items, LintConfig())
     for (_, text), findings in zip(items, found, strict=True):
-        expected = cfn_lint(text, config=ManualArgs(regions=["us-east-1"], ignore_checks=[]))
-        assert [(f.line, f.column, f.rule) for f in findings] == [
-            (m.linenumber, m.columnnumber, m.rule.id) for m in expected
-        ]
+        assert [(f.line, f.column, f.rule) for f in findings] == _cfn_lint_api(text)
         assert findings
+
+
+@functools.cache
+def _cfn_lint_api(text: str) -> list[tuple[int, int, str]]:
+    """What ``cfnlint.api.lint`` finds in ``text`` (a new runner per call, ~1 s: once per
+    text for both kinds of worker)."""
+    from cfnlint.api import ManualArgs
+    from cfnlint.api import lint as cfn_lint
+
+    found = cfn_lint(text, config=ManualArgs(regions=["us-east-1"], ignore_checks=[]))
+    return [(m.linenumber, m.columnnumber, m.rule.id) for m in found]
 
 
 def test_a_dead_worker_is_an_error_not_a_hang(monkeypatch):

@@ -79,9 +79,12 @@ class Coverage:
 
     def clients(self) -> _Clients:
         if self._clients is None:
+            cfn, org = aws.clients(
+                self.admin_region, self.profile, "cloudformation", "organizations"
+            )
             self._clients = _Clients(
-                cfn=aws.client("cloudformation", self.admin_region, self.profile),
-                org=aws.client("organizations", self.admin_region, self.profile),
+                cfn=cfn,
+                org=org,
             )
             for client in (self._clients.cfn, self._clients.org):
                 client.meta.events.register("before-call", self._count)

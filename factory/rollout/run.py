@@ -51,16 +51,10 @@ class Clients:
     @classmethod
     def create(cls, region: str, profile: str | None = None) -> Clients:
         # the project's sessions and retry configuration (factory.aws)
-        made = {
-            name: aws.client(service, region, profile)
-            for name, service in (
-                ("cfn", "cloudformation"),
-                ("org", "organizations"),
-                ("s3", "s3"),
-                ("ssm", "ssm"),
-                ("sts", "sts"),
-            )
-        }
+        cfn, org, s3, ssm, sts = aws.clients(
+            region, profile, "cloudformation", "organizations", "s3", "ssm", "sts"
+        )
+        made = {"cfn": cfn, "org": org, "s3": s3, "ssm": ssm, "sts": sts}
         return cls(region=region, **made)
 
 

@@ -102,13 +102,14 @@ def clients(where: Where) -> Clients:
     from factory import aws
     from factory.users.runner import ONE_ATTEMPT
 
-    region = where.region or aws.session(where.profile).region_name
+    session = aws.session(where.profile, where.region)  # one session for both clients
+    region = session.region_name
     if not region:
         raise UserError("--region", "no region given", "pass --region or set AWS_REGION")
     return Clients(
         region=region,
-        sc=aws.client("servicecatalog", region, where.profile),
-        sc_once=aws.client("servicecatalog", region, where.profile, ONE_ATTEMPT),
+        sc=aws.without_quota_retries(session.client("servicecatalog", config=aws.RETRY_CONFIG)),
+        sc_once=aws.without_quota_retries(session.client("servicecatalog", config=ONE_ATTEMPT)),
         profile=where.profile,
     )
 
