@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -115,16 +116,12 @@ class HandlerBase:
         location = s3_location(url) if url else None
         if self.s3_endpoint_url is None or location is None:
             return None
-        client = boto3.client(
-            "s3",
-            endpoint_url=self.s3_endpoint_url,
-            region_name=DEFAULT_REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1}),
-        )
         try:
-            body = client.get_object(Bucket=location[0], Key=location[1])["Body"].read()
+            body = (
+                _s3_client(self.s3_endpoint_url)
+                .get_object(Bucket=location[0], Key=location[1])["Body"]
+                .read()
+            )
         except (BotoCoreError, ClientError):
             return None
         artifact.template = parse_template(body.decode("utf-8", errors="replace"))
@@ -170,3 +167,17 @@ class HandlerBase:
         if not paths:
             raise _not_found(f"Product {product.id} has no launch path.")
         raise _invalid(f"Product {product.id} has {len(paths)} launch paths; specify PathId.")
+
+
+@lru_cache(maxsize=8)
+def _s3_client(endpoint_url: str) -> Any:
+    """One S3 client per moto endpoint (clients are thread-safe; making one costs ~10 ms,
+    and the stand-in fetched a template per new version)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=DEFAULT_REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1}),
+    )
