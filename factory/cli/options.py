@@ -172,9 +172,39 @@ def resolve_regions(common: Common, configured: tuple[str, ...] = ()) -> list[st
 
 
 def apply_endpoint(common: Common) -> None:
-    """`--endpoint-url` is AWS_ENDPOINT_URL for this process (botocore reads it per client)."""
+    """`--endpoint-url` is AWS_ENDPOINT_URL for this process (botocore reads it per client);
+    it and every AWS_ENDPOINT_URL* variable are checked first (:func:`check_endpoints`)."""
+    check_endpoints(common.endpoint_url)
     if common.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = common.endpoint_url
+
+
+def check_endpoints(flag: str | None = None) -> None:
+    """`--endpoint-url` and the AWS_ENDPOINT_URL* variables must be URLs botocore accepts.
+
+    botocore checks them only when it makes a client, with a bare ``ValueError('Invalid
+    endpoint: ...')`` that a command would report per region, after other work. Its own
+    checks decide (``botocore.utils.is_valid_endpoint_url`` and the IPv6 one); an empty
+    variable is ignored, as botocore ignores it.
+    """
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+
+    given = [("--endpoint-url", flag)] if flag else []
+    given += sorted(
+        (name, value)
+        for name, value in os.environ.items()
+        if name.startswith("AWS_ENDPOINT_URL")
+        and value
+        and not (flag and name == "AWS_ENDPOINT_URL")
+    )
+    for where, url in given:
+        if not (is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)):
+            raise UserError(
+                f"{where} {url}",
+                "not an endpoint URL",
+                "pass http(s)://host[:port], such as the AWS_ENDPOINT_URL that "
+                "`studio-factory local serve` prints",
+            )
 
 
 def check_profile(common: Common) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -78,3 +79,47 @@ def test_one_bucket_for_two_regions_is_a_usage_error_before_aws(tmp_path: Path) 
     )
     assert result.exit_code == 1
     assert "error: --bucket: one bucket (b) for 2 regions" in result.output
+
+
+ENDPOINT_FIX = (
+    "not an endpoint URL; pass http(s)://host[:port], such as the AWS_ENDPOINT_URL that "
+    "`studio-factory local serve` prints"
+)
+
+
+@pytest.mark.parametrize(
+    ("argv", "environment", "where"),
+    [
+        (["plan", "--env", "dev", "--endpoint-url", "localhost:5000"], {}, "--endpoint-url"),
+        (["publish", "--env", "dev", "--yes", "--endpoint-url", "notaurl"], {}, "--endpoint-url"),
+        (["bootstrap", "plan", "--env", "dev", "--endpoint-url", "garbage"], {}, "--endpoint-url"),
+        (["plan", "--env", "dev"], {"AWS_ENDPOINT_URL": "127.0.0.1:5000"}, "AWS_ENDPOINT_URL"),
+        (
+            ["users", "list", "--env", "dev", "--region", "us-east-1"],
+            {"AWS_ENDPOINT_URL_SERVICE_CATALOG": "garbage"},
+            "AWS_ENDPOINT_URL_SERVICE_CATALOG",
+        ),
+    ],
+    ids=["plan-flag", "publish-flag", "bootstrap-flag", "plan-variable", "users-service-variable"],
+)
+def test_a_malformed_endpoint_is_refused_before_any_aws_call(
+    argv: list[str], environment: dict[str, str], where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore checks an endpoint only when it makes a client, with a bare ValueError that
+    publish reported per region after other work; now the flag or variable is named first."""
+    import botocore.session
+
+    def no_client(*_: object, **__: object) -> None:
+        raise AssertionError("no AWS client may be made")
+
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(botocore.session.Session, "create_client", no_client)
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 1, result.output
+    url = environment.get(where) or argv[-1]
+    assert result.stderr.splitlines()[-1] == f"error: {where} {url}: {ENDPOINT_FIX}"
+    assert "Traceback" not in result.output

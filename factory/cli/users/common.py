@@ -21,6 +21,7 @@ import click
 
 from factory.cli.console import console, is_terminal
 from factory.cli.errors import EXIT_INTERRUPTED, UserError
+from factory.cli.options import check_endpoints
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -102,6 +103,7 @@ def clients(where: Where) -> Clients:
     from factory import aws
     from factory.users.runner import ONE_ATTEMPT
 
+    check_endpoints()
     session = aws.session(where.profile, where.region)  # one session for both clients
     region = session.region_name
     if not region:
