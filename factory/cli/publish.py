@@ -10,17 +10,15 @@ attempted; a second Ctrl-C stops at once).
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import click
 
+from factory.cli import interrupt
 from factory.cli.console import console
 from factory.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from factory.cli.options import Common, common_options
@@ -29,32 +27,16 @@ from factory.publish.run import NOT_ATTEMPTED, Options, RegionResult, run
 from factory.publish.steps import Step
 
 
-@contextmanager
-def stop_on_interrupt(stop: threading.Event) -> Iterator[None]:
+def stop_on_interrupt(stop: threading.Event) -> AbstractContextManager[None]:
     """First Ctrl-C: set `stop` (every region stops between two changes). Second: exit now,
     without waiting for the calls in flight (a re-run converges; a lock left behind expires
     or is removed with --break-lock)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be installed from the main thread (tests)
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if not stop.is_set():
-            stop.set()
-            click.echo("\nstopping after the change in flight (Ctrl-C again to stop now)", err=True)
-            return
-        click.echo(
-            "\nstopped during a call: what it did is kept and a re-run converges; if a "
-            "publish lock is left, re-run with --break-lock",
-            err=True,
-        )
-        os._exit(EXIT_INTERRUPTED)
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return interrupt.stop_on_interrupt(
+        stop,
+        "stopping after the change in flight",
+        "stopped during a call: what it did is kept and a re-run converges; if a publish lock "
+        "is left, re-run with --break-lock",
+    )
 
 
 @contextmanager

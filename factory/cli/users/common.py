@@ -6,21 +6,20 @@ import difflib
 import functools
 import json
 import os
-import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from factory.cli import interrupt
 from factory.cli.console import console, is_terminal
-from factory.cli.errors import EXIT_INTERRUPTED, UserError
+from factory.cli.errors import UserError
 from factory.cli.options import check_endpoints
 
 if TYPE_CHECKING:
@@ -187,27 +186,12 @@ def target(sc: BaseClient, where: Where) -> Any:
 # --- running ----------------------------------------------------------------------------------
 
 
-@contextmanager
-def stop_on_interrupt(stop: threading.Event, what: str) -> Iterator[None]:
+def stop_on_interrupt(stop: threading.Event, what: str) -> AbstractContextManager[None]:
     """First Ctrl-C: set `stop` (no new change starts; those in flight finish). Second: exit
     at once; a re-run converges (deterministic names and tokens)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be installed from the main thread (tests)
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if not stop.is_set():
-            stop.set()
-            click.echo(f"\nstopping: {what} (Ctrl-C again to stop now)", err=True)
-            return
-        click.echo("\nstopped; re-run the same command to finish", err=True)
-        os._exit(EXIT_INTERRUPTED)
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return interrupt.stop_on_interrupt(
+        stop, f"stopping: {what}", "stopped; re-run the same command to finish"
+    )
 
 
 class Progress:
