@@ -185,7 +185,9 @@ def check_endpoints(flag: str | None = None) -> None:
     botocore checks them only when it makes a client, with a bare ``ValueError('Invalid
     endpoint: ...')`` that a command would report per region, after other work. Its own
     checks decide (``botocore.utils.is_valid_endpoint_url`` and the IPv6 one); an empty
-    variable is ignored, as botocore ignores it.
+    variable is ignored, as botocore ignores it. A malformed AWS_ENDPOINT_URL_<SERVICE> is
+    refused even for a service these commands never call (botocore would not read it): it is
+    a mistake in the environment all the same, and naming it costs the user nothing.
     """
     from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
