@@ -34,7 +34,7 @@ install = if [ -x $(UV) ]; then $(UV) pip install --python $(1) $(2); \
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet '$(UV_VERSION)' || echo "uv unavailable: installing with pip"
+	$(BIN)/python -m pip install --quiet '$(UV_VERSION)' >/dev/null 2>&1 || echo "uv could not be installed: installing with pip (slower)"
 	$(call install,$(BIN)/python,-e '.[dev]')
 	touch $(STAMP)
 
