@@ -43,6 +43,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -67,10 +68,14 @@ class Behaviour:
     drift_status: str = "NOT_CHECKED"
     #: (account, region) a DetectStackSetDrift operation finds DRIFTED; the others IN_SYNC
     drifted: set[tuple[str, str]] = field(default_factory=set)
+    #: the stand-in's time: a test that sets a clock only the code's sleeps move sees an
+    #: operation still RUNNING however slow the machine is (real time raced it otherwise)
+    clock: Callable[[], float] = time.monotonic
 
     def reset(self) -> None:
         self.operation_s, self.failures, self.drift_status = 0.0, {}, "NOT_CHECKED"
         self.drifted = set()
+        self.clock = time.monotonic
 
 
 BEHAVIOUR = Behaviour()
@@ -192,7 +197,7 @@ def _auto_deploy(response: Any, stack_set: _StackSet) -> None:
 
 def _settle(stack_set: _StackSet) -> None:
     """End the operations whose time has come (their effect on the instances included)."""
-    now = time.monotonic()
+    now = BEHAVIOUR.clock()
     for operation in stack_set.operations:
         if operation.status == "RUNNING" and now >= operation.done_at:
             _finish(stack_set, operation)
@@ -353,7 +358,7 @@ def _begin(
     operation_id: str,
     tolerance: int,
 ) -> str:
-    now = time.monotonic()
+    now = BEHAVIOUR.clock()
     operation = _Operation(
         operation_id,
         action,

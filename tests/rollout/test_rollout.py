@@ -4,6 +4,7 @@ instance then a re-run, an operation in progress."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.rollout.support import (
     workspace,
     write_environment,
 )
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture
@@ -40,6 +42,16 @@ def root(tmp_path: Path, local_aws: LocalAWS, org: Org) -> Path:
 
 def reached(org: Org) -> set[str]:
     return {*org.accounts["a"], *org.accounts["b"], org.workload}
+
+
+def _stopped_clock() -> FakeClock:
+    """The StackSets stand-in's time from now on, moved only by the code's sleeps (``advance``):
+    an operation stays RUNNING until they have waited it out, however slow the machine is.
+    ``BEHAVIOUR.reset()`` (the ``org`` fixture) puts real time back."""
+    clock = FakeClock()
+    clock.now = time.monotonic()  # no step back for the operations already recorded
+    BEHAVIOUR.clock = clock
+    return clock
 
 
 def test_first_rollout_creates_the_stack_set_and_every_instance(
@@ -178,16 +190,19 @@ def test_a_failed_instance_is_reported_then_retried_by_a_re_run(
 def test_a_running_operation_is_waited_for_then_the_run_continues(
     root: Path, org: Org, local_aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    clock = _stopped_clock()
     rollout(root, apply=True)
+    started = clock.now
     monkeypatch.setattr(apply_module, "POLL_DELAYS_S", (0.05,))
-    BEHAVIOUR.operation_s = 1.0  # longer than loading the catalog (~0.3 s)
+    BEHAVIOUR.operation_s = 1.0
     cfn = local_aws.client("cloudformation", region=ADMIN_REGION)
     other = cfn.update_stack_set(
         StackSetName="studio-catalog-bootstrap", UsePreviousTemplate=True, OperationId="theirs"
     )["OperationId"]
     write_environment(root, org, "bootstrap:\n  parameters:\n    LaunchRoleName: OtherRole\n")
-    result = rollout(root, apply=True, sleep=None)
+    result = rollout(root, apply=True, sleep=clock.advance)
     assert result.waited_for == [other]
+    assert clock.now - started >= 1.0  # it waited the operation out, polling
     assert not result.failed
     assert rollout(root, apply=False).plan.steps == []
 
@@ -204,7 +219,8 @@ def test_a_conflicting_write_waits_and_is_sent_again(
     from factory.rollout.targets import settings
 
     catalog = load_catalog(root / "portfolios", "dev", root / "templates")
-    ctx = Context(Clients.create(ADMIN_REGION).cfn, settings(catalog, REGIONS))
+    clock = _stopped_clock()
+    ctx = Context(Clients.create(ADMIN_REGION).cfn, settings(catalog, REGIONS), sleep=clock.advance)
     monkeypatch.setattr(apply_module, "POLL_DELAYS_S", (0.05,))
     BEHAVIOUR.operation_s = 0.5
     cfn = local_aws.client("cloudformation", region=ADMIN_REGION)
