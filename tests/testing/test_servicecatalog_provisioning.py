@@ -482,34 +482,34 @@ def test_an_update_of_a_failing_name_leaves_the_product_tainted(
 def test_a_throttled_request_is_refused_before_the_latency(
     sc: Any, backend: ServiceCatalogBackend
 ) -> None:
-    backend.configure(latency_s=0.5, throttle_rate=1.0)
+    backend.configure(latency_s=1.0, throttle_rate=1.0)
     started = time.monotonic()
     with pytest.raises(ClientError) as excinfo:
         sc.list_portfolios()
     assert code_of(excinfo) == "ThrottlingException"
-    assert time.monotonic() - started < 0.4
+    assert time.monotonic() - started < 0.8  # a loopback round trip, with room for a busy CI
     backend.configure(throttle_rate=0.0)
     started = time.monotonic()
     sc.list_portfolios()
-    assert time.monotonic() - started >= 0.5
+    assert time.monotonic() - started >= 1.0
 
 
 def test_each_operation_can_have_its_own_latency(
     sc: Any, backend: ServiceCatalogBackend, server: ServiceCatalogServer
 ) -> None:
-    config = backend.configure(operation_latency_s={"ListPortfolios": 0.3})
-    assert config["operation_latency_s"] == {"ListPortfolios": 0.3}
+    config = backend.configure(operation_latency_s={"ListPortfolios": 1.0})
+    assert config["operation_latency_s"] == {"ListPortfolios": 1.0}
     started = time.monotonic()
     sc.list_portfolios()
-    assert time.monotonic() - started >= 0.3
+    assert time.monotonic() - started >= 1.0
     started = time.monotonic()
     sc.search_products_as_admin()  # not named: latency_s, 0
-    assert time.monotonic() - started < 0.25
+    assert time.monotonic() - started < 0.8  # a loopback round trip, with room for a busy CI
 
     assert backend.configure(latency_s=0.0)["operation_latency_s"] == {}  # a reset clears it
     started = time.monotonic()
     sc.list_portfolios()
-    assert time.monotonic() - started < 0.25
+    assert time.monotonic() - started < 0.8
     config = backend.configure(latency_s=0.01, operation_latency_s={"ProvisionProduct": 0.2})
     assert (config["latency_s"], config["operation_latency_s"]) == (0.01, {"ProvisionProduct": 0.2})
     assert backend.configure(throttle_rate=0.0)["operation_latency_s"] == {"ProvisionProduct": 0.2}
