@@ -440,7 +440,11 @@ def test_progress_shows_on_a_terminal_only_after_a_second(monkeypatch):
         progress.advance("a.yaml")
         import time
 
-        time.sleep(0.3)
+        # the bar comes from a timer thread: wait for it (a loaded CI can take a while to
+        # schedule it and import rich.progress), not for a fixed time
+        deadline = time.monotonic() + 30
+        while "cfn-lint" not in screen.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
         progress.advance("b.yaml")
     assert "cfn-lint" in screen.getvalue()
 
