@@ -2,7 +2,8 @@
 
 * ``aws`` (session): one :class:`LocalAWS` (moto + the Service Catalog stand-in on loopback).
   Nothing resets it by itself; take ``local_aws`` (or ``publish_workspace``) to get it empty.
-* ``local_aws``: ``aws`` emptied (moto and the stand-in), its fault injection off, the
+* ``local_aws``: ``aws`` emptied (moto and the stand-in), its fault injection off (and the
+  StackSets stand-in's knobs, ``stacksets.BEHAVIOUR``, back to their defaults), the
   stand-in in ``standin_realism`` mode, and the ``AWS_ENDPOINT_URL...`` environment exported
   for the test, so unmodified boto3 code (the publisher, the CLI) reaches it.
 * ``standin_realism``: :data:`PUBLISHER_REALISM` (issue 8: publisher tests run under the
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from factory.testing import stacksets
 from factory.testing.local_aws import LocalAWS
 from factory.testing.servicecatalog import Realism
 from tests.support.clock import VirtualClock
@@ -108,6 +110,7 @@ def reset_local_aws(aws: LocalAWS, realism: Realism) -> None:
         validate_templates=True,
     )
     aws.reset()
+    stacksets.BEHAVIOUR.reset()  # the StackSets stand-in's knobs (operation time, failures, clock)
     standin.reset_stats()
 
 

@@ -4,7 +4,6 @@ directly; the lead registers it in factory.cli.COMMANDS)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -20,11 +19,9 @@ from tests.rollout.support import BUCKET, REGIONS, Org, make_org, workspace, wri
 
 
 @pytest.fixture
-def root(tmp_path: Path, local_aws: LocalAWS) -> Iterator[tuple[Path, Org]]:
-    BEHAVIOUR.reset()
+def root(tmp_path: Path, local_aws: LocalAWS) -> tuple[Path, Org]:
     org = make_org(local_aws)
-    yield workspace(tmp_path, local_aws, org), org
-    BEHAVIOUR.reset()
+    return workspace(tmp_path, local_aws, org), org
 
 
 def invoke(root: Path, sub: str, *extra: str) -> Result:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from click.testing import CliRunner
 from factory.cli import cli
 from factory.testing.local_aws import LocalAWS
 from factory.testing.recorder import OperationRecorder
-from factory.testing.stacksets import BEHAVIOUR
 from tests.rollout.support import (
     REGIONS,
     Org,
@@ -32,10 +30,8 @@ FIX = "run studio-factory bootstrap deploy --env dev"
 
 
 @pytest.fixture
-def org(local_aws: LocalAWS) -> Iterator[Org]:
-    BEHAVIOUR.reset()
-    yield make_org(local_aws)
-    BEHAVIOUR.reset()
+def org(local_aws: LocalAWS) -> Org:
+    return make_org(local_aws)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ instance then a re-run, an operation in progress."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,10 +28,8 @@ from tests.support.clock import FakeClock
 
 
 @pytest.fixture
-def org(local_aws: LocalAWS) -> Iterator[Org]:
-    BEHAVIOUR.reset()
-    yield make_org(local_aws)
-    BEHAVIOUR.reset()
+def org(local_aws: LocalAWS) -> Org:
+    return make_org(local_aws)
 
 
 @pytest.fixture
@@ -47,7 +44,7 @@ def reached(org: Org) -> set[str]:
 def _stopped_clock() -> FakeClock:
     """The StackSets stand-in's time from now on, moved only by the code's sleeps (``advance``):
     an operation stays RUNNING until they have waited it out, however slow the machine is.
-    ``BEHAVIOUR.reset()`` (the ``org`` fixture) puts real time back."""
+    The next test's ``local_aws`` puts real time back (``BEHAVIOUR.reset()``, tests/conftest.py)."""
     clock = FakeClock()
     clock.now = time.monotonic()  # no step back for the operations already recorded
     BEHAVIOUR.clock = clock

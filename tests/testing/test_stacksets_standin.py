@@ -5,14 +5,11 @@ botocore's cloudformation model in the stand-in's docstrings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from factory.testing.local_aws import LocalAWS
-from factory.testing.stacksets import BEHAVIOUR
 
 NAME = "standin-check"
 TEMPLATE = """Parameters:
@@ -29,16 +26,14 @@ Resources:
 
 
 @pytest.fixture
-def cfn(local_aws: LocalAWS) -> Iterator[BaseClient]:
-    BEHAVIOUR.reset()
+def cfn(local_aws: LocalAWS) -> BaseClient:
     client = local_aws.client("cloudformation", region="us-east-1")
     client.create_stack_set(
         StackSetName=NAME,
         TemplateBody=TEMPLATE,
         Parameters=[{"ParameterKey": "Kept", "ParameterValue": "custom"}],
     )
-    yield client
-    BEHAVIOUR.reset()
+    return client
 
 
 def _values(cfn: BaseClient) -> dict[str, str]:
