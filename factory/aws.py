@@ -127,7 +127,8 @@ def client(
     service: str, region: str | None, profile: str | None = None, config: Config = RETRY_CONFIG
 ) -> BaseClient:
     """A client with the project's retry configuration; quota errors are not retried."""
-    return without_quota_retries(session(profile, region).client(service, config=config))
+    (made,) = clients(region, profile, service, config=config)
+    return made
 
 
 def clients(

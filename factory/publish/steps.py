@@ -34,6 +34,7 @@ from factory.aws import (
     timestamp,
     version_name,
 )
+from factory.change import Change
 from factory.portfolio import Product
 from factory.publish import context
 from factory.publish.context import (
@@ -65,8 +66,9 @@ IN_USE = ("ResourceInUseException", "InvalidParametersException")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Step:
-    """One planned change. Subclasses set `action` and implement `resource` and `apply`."""
+class Step(Change):
+    """One planned change. Subclasses set `action` and implement `resource` and `apply`;
+    `describe` and `as_dict` (the `--output json` shape) come from factory.change."""
 
     action: ClassVar[str] = ""
     #: an informational step (an orphan left alone, a refused prune) is shown, never applied
@@ -91,19 +93,6 @@ class Step:
 
     def apply(self, ctx: Context) -> None:
         raise NotImplementedError
-
-    def describe(self) -> str:
-        return f"{self.action} {self.resource}" + (f" ({self.detail})" if self.detail else "")
-
-    def as_dict(self) -> dict[str, Any]:
-        """The stable `--output json` shape of a change (README, "plan --output json")."""
-        return {
-            "action": self.action,
-            "resource": self.resource,
-            "detail": self.detail,
-            "old": self.old,
-            "new": self.new,
-        }
 
 
 def _portfolio(cid: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from botocore.client import BaseClient
@@ -53,13 +53,7 @@ class Row:
     reason: str
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            "operation_id": self.operation_id,
-            "account": self.account,
-            "region": self.region,
-            "status": self.status,
-            "reason": self.reason,
-        }
+        return asdict(self)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from botocore.exceptions import ClientError
 
 from factory.aws import error_code
+from factory.change import Change
 from factory.rollout.targets import Settings
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class Group:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Step:
+class Step(Change):
     action: ClassVar[str] = ""
     settings: Settings = field(compare=False)
     operation_id: str = ""
@@ -66,18 +67,8 @@ class Step:
     def writes(self) -> bool:
         return True
 
-    def describe(self) -> str:
-        return f"{self.action} {self.resource}" + (f" ({self.detail})" if self.detail else "")
-
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "resource": self.resource,
-            "detail": self.detail,
-            "old": self.old,
-            "new": self.new,
-            "operation_id": self.operation_id or None,
-        }
+        return {**super().as_dict(), "operation_id": self.operation_id or None}
 
     def apply(self, ctx: Context) -> str | None:
         """Make the call; return the operation id to follow (None: no operation)."""
