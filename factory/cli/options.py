@@ -185,7 +185,8 @@ def check_endpoints(flag: str | None = None) -> None:
     botocore checks them only when it makes a client, with a bare ``ValueError('Invalid
     endpoint: ...')`` that a command would report per region, after other work. Its own
     checks decide (``botocore.utils.is_valid_endpoint_url`` and the IPv6 one); an empty
-    variable is ignored, as botocore ignores it. A malformed AWS_ENDPOINT_URL_<SERVICE> is
+    variable is ignored, as botocore ignores it (checked against botocore by
+    tests/cli/test_cli_plan_inputs.py). A malformed AWS_ENDPOINT_URL_<SERVICE> is
     refused even for a service these commands never call (botocore would not read it): it is
     a mistake in the environment all the same, and naming it costs the user nothing.
     """

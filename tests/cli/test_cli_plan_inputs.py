@@ -123,3 +123,22 @@ def test_a_malformed_endpoint_is_refused_before_any_aws_call(
     url = environment.get(where) or argv[-1]
     assert result.stderr.splitlines()[-1] == f"error: {where} {url}: {ENDPOINT_FIX}"
     assert "Traceback" not in result.output
+
+
+def test_an_empty_endpoint_variable_is_ignored_as_botocore_ignores_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Derived from the installed botocore, not recalled: with AWS_ENDPOINT_URL set but empty
+    a client uses the AWS endpoint, so check_endpoints lets it pass."""
+    import boto3
+
+    from factory.cli.options import check_endpoints
+
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "")
+    check_endpoints()
+    client = boto3.client(
+        "sts", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    assert client.meta.endpoint_url == "https://sts.us-east-1.amazonaws.com"
